@@ -1,0 +1,96 @@
+"""Read every source of a run into one batch of parsed rows, observations and quarantine.
+
+Pure of the database: the loader decides what is new. Every record read ends up either as an
+observation (to load) or in quarantine, which is what lets a run balance
+read = loaded + quarantined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from flows.sirekap import Rows, StructuralError, parse_document
+from flows.sources.dump import is_dump, read_dump
+from flows.sources.mirror import read_mirror
+from flows.sources.records import SourceRecord
+
+EXCERPT_CHARS = 300
+
+
+class SourceError(ValueError):
+    """A source path that is neither a mirror folder nor a dump file."""
+
+
+@dataclass
+class Batch:
+    rows: Rows = field(default_factory=Rows)
+    # One per record that parsed: version_id, source_file, source_path, position (read order).
+    observations: list[dict] = field(default_factory=list)
+    # One per record that did not: source_file, source_path, locator, node_code, rule, reason, excerpt.
+    quarantine: list[dict] = field(default_factory=list)
+    files_read: int = 0
+    records_read: int = 0
+    sources: list[str] = field(default_factory=list)
+
+    def quarantine_versions(self, reasons: dict[str, list[tuple[str, str]]]) -> None:
+        """Move the observations of documents that broke a contract into quarantine."""
+        if not reasons:
+            return
+        kept = []
+        for obs in self.observations:
+            why = reasons.get(obs["version_id"])
+            if why is None:
+                kept.append(obs)
+                continue
+            self.quarantine.append(
+                {"source_file": obs["source_file"], "source_path": obs["source_path"], "locator": obs["locator"],
+                 "node_code": obs["node_code"], "rule": why[0][0], "reason": "; ".join(r for _, r in why[:5]), "excerpt": None}
+            )  # fmt: skip
+        self.observations = kept
+
+
+def records_of(path: Path) -> Iterator[SourceRecord]:
+    path = Path(path)
+    if path.is_dir():
+        return read_mirror(path)
+    if is_dump(path):
+        return read_dump(path)
+    raise SourceError(f"{path}: not a SIREKAP mirror folder or a .jsonl/.jsonl.gz dump")
+
+
+def read_sources(paths: Iterable[Path], election_year: int) -> Batch:
+    batch = Batch()
+    for path in paths:
+        batch.sources.append(str(Path(path).resolve()))
+        files = set()
+        for record in records_of(path):
+            files.add(record.source_file)
+            add_record(batch, record, election_year)
+        batch.files_read += len(files)
+    return batch
+
+
+def add_record(batch: Batch, record: SourceRecord, election_year: int) -> None:
+    batch.records_read += 1
+    where = {"source_file": record.source_file, "source_path": record.source_path, "locator": record.locator}
+    if record.error:
+        batch.quarantine.append(where | {"node_code": None, "rule": "unreadable", "reason": record.error, "excerpt": None})
+        return
+    node_code = Path(record.source_path).name.removesuffix(".json")
+    try:
+        payload = record.body if record.decoded else orjson.loads(record.body)
+    except orjson.JSONDecodeError as exc:
+        excerpt = bytes(record.body[:EXCERPT_CHARS]).decode("utf-8", "replace")
+        batch.quarantine.append(where | {"node_code": node_code, "rule": "not_json", "reason": f"not valid JSON: {exc}", "excerpt": excerpt})
+        return
+    try:
+        _, vid = parse_document(record.source_path, payload, election_year, batch.rows)
+    except StructuralError as exc:
+        excerpt = orjson.dumps(payload)[:EXCERPT_CHARS].decode("utf-8", "replace")
+        batch.quarantine.append(where | {"node_code": node_code, "rule": exc.rule, "reason": exc.reason, "excerpt": excerpt})
+        return
+    batch.observations.append(where | {"version_id": vid, "node_code": node_code, "position": len(batch.observations)})

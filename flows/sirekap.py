@@ -1,0 +1,312 @@
+"""Pure SIREKAP parsing: one exported document (path + JSON) -> typed rows.
+
+No I/O and no database here, so every shape and every failure mode is testable on a
+three-line dict. Readers (flows/sources) hand in documents; the loader takes rows out.
+
+Missing is never zero: a null `chart`, the `"null"` key, a `status_progress: false` row and a
+candidate key with a null value all produce *no row*, never a 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import orjson
+
+LEVEL_BY_CODE_LENGTH = {1: "nasional", 2: "provinsi", 4: "kabkota", 6: "kecamatan", 10: "kelurahan", 13: "tps"}
+ELECTION_KINDS = ("pemilu", "pilkada")
+ADMIN_FIELDS = (
+    "suara_sah", "suara_tidak_sah", "suara_total",
+    "pemilih_dpt_j", "pemilih_dpt_l", "pemilih_dpt_p",
+    "pengguna_dpt_j", "pengguna_dpt_l", "pengguna_dpt_p",
+    "pengguna_dptb_j", "pengguna_dptb_l", "pengguna_dptb_p",
+    "pengguna_non_dpt_j", "pengguna_non_dpt_l", "pengguna_non_dpt_p",
+    "pengguna_total_j", "pengguna_total_l", "pengguna_total_p",
+)  # fmt: skip
+# Keys of a chart or table row that are not candidate ids.
+NON_CANDIDATE_KEYS = frozenset({"null", "persen", "progres", "psu", "status_progress"})
+
+
+class StructuralError(ValueError):
+    """A document that cannot be turned into rows at all: it goes to quarantine whole."""
+
+    def __init__(self, rule: str, reason: str):
+        super().__init__(f"{rule}: {reason}")
+        self.rule = rule
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class DocumentPath:
+    """What a mirror path says about its document: kind, election, contest and code."""
+
+    kind: str  # node | candidates | regions
+    election: str  # e.g. pilkada2024
+    contest: str  # e.g. pkwkp
+    code: str  # region code; "0" for the national node or a contest-wide master
+
+
+@dataclass
+class Rows:
+    """Column-wise rows for each raw table, appended to by `parse_document`."""
+
+    documents: list[dict] = field(default_factory=list)
+    nodes: list[dict] = field(default_factory=list)
+    node_votes: list[dict] = field(default_factory=list)
+    child_rows: list[dict] = field(default_factory=list)
+    child_votes: list[dict] = field(default_factory=list)
+    tps_admin: list[dict] = field(default_factory=list)
+    candidates: list[dict] = field(default_factory=list)
+    regions: list[dict] = field(default_factory=list)
+    # Versions already parsed into these rows: a document seen twice yields its rows once.
+    versions: set[str] = field(default_factory=set)
+
+    def tables(self) -> tuple[str, ...]:
+        return ("documents", "nodes", "node_votes", "child_rows", "child_votes", "tps_admin", "candidates", "regions")
+
+
+def classify_path(path: str, election_year: int) -> DocumentPath:
+    """Read kind, election, contest and code from an endpoint path.
+
+    Anchors on the last `hhcw`, `wilayah` or `paslon` segment, so a mirror may sit under any
+    folder (and a URL's path works the same).
+    """
+    parts = [p for p in PurePosixPath(path.replace("\\", "/")).parts if p not in ("/", "")]
+    if not parts or not parts[-1].endswith(".json"):
+        raise StructuralError("unknown_path", f"{path!r} is not a .json endpoint path")
+    stem = parts[-1][: -len(".json")]
+    segments = parts[:-1] + [stem]
+
+    def election_id(kind: str) -> str:
+        if kind not in ELECTION_KINDS:
+            raise StructuralError("unknown_path", f"{path!r}: election folder {kind!r} is not one of {ELECTION_KINDS}")
+        return f"{kind}{election_year}"
+
+    for anchor in ("hhcw", "wilayah", "paslon"):
+        if anchor in segments:
+            i = len(segments) - 1 - segments[::-1].index(anchor)
+            break
+    else:
+        if len(segments) >= 2 and segments[-2] in ELECTION_KINDS:  # pemilu/ppwp.json: the candidate master
+            return DocumentPath("candidates", election_id(segments[-2]), segments[-1], "0")
+        raise StructuralError("unknown_path", f"{path!r} is not under hhcw/, wilayah/ or paslon/")
+
+    if anchor == "hhcw":
+        if i == 0 or i + 1 >= len(segments):
+            raise StructuralError("unknown_path", f"{path!r}: expected <election>/hhcw/<contest>/...")
+        election, contest, codes = election_id(segments[i - 1]), segments[i + 1], segments[i + 2 :]
+        _check_code_chain(path, codes)
+        return DocumentPath("node", election, contest, codes[-1] if codes else "0")
+    if anchor == "wilayah":
+        if i + 3 > len(segments) - 1:
+            raise StructuralError("unknown_path", f"{path!r}: expected wilayah/<election>/<contest>/.../<code>.json")
+        election, contest, codes = election_id(segments[i + 1]), segments[i + 2], segments[i + 3 :]
+        _check_code_chain(path, [c for c in codes if c != "0"])
+        return DocumentPath("regions", election, contest, codes[-1])
+    if i == 0 or i + 1 != len(segments) - 1:
+        raise StructuralError("unknown_path", f"{path!r}: expected <election>/paslon/<contest>.json")
+    return DocumentPath("candidates", election_id(segments[i - 1]), segments[i + 1], "0")
+
+
+def _check_code_chain(path: str, codes: list[str]) -> None:
+    previous = ""
+    for code in codes:
+        if not code.isdigit() or len(code) not in LEVEL_BY_CODE_LENGTH or len(code) == 1:
+            raise StructuralError("unknown_path", f"{path!r}: {code!r} is not a region code (2, 4, 6, 10 or 13 digits)")
+        if not code.startswith(previous) or len(code) <= len(previous):
+            raise StructuralError("unknown_path", f"{path!r}: {code!r} is not inside {previous!r}")
+        previous = code
+
+
+def canonical_hash(payload: Any) -> str:
+    """Content hash independent of whitespace and key order, so a mirror file and the same
+    node in a dump are one version."""
+    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def version_id(doc: DocumentPath, content_hash: str) -> str:
+    # Two TPS can publish byte-identical bodies (both empty, same ts): the id includes the node.
+    key = f"{doc.kind}|{doc.election}|{doc.contest}|{doc.code}|{content_hash}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def parse_document(path: str, payload: Any, election_year: int, rows: Rows) -> tuple[DocumentPath, str]:
+    """Append the rows of one document to `rows` and return it with its version id; raise
+    StructuralError to quarantine it.
+
+    Nothing is appended unless the whole document parses (no half-loaded node).
+    """
+    doc = classify_path(path, election_year)
+    content_hash = canonical_hash(payload)
+    vid = version_id(doc, content_hash)
+    if vid in rows.versions:
+        return doc, vid
+    staged = Rows()
+    if doc.kind == "node":
+        ts = _parse_node(doc, vid, payload, staged)
+    elif doc.kind == "regions":
+        ts = _parse_regions(doc, vid, payload, staged)
+    else:
+        ts = _parse_candidates(doc, vid, payload, staged)
+    staged.documents.append(
+        {"version_id": vid, "kind": doc.kind, "election": doc.election, "contest": doc.contest,
+         "code": doc.code, "content_hash": content_hash, "ts": ts}
+    )  # fmt: skip
+    for name in rows.tables():
+        getattr(rows, name).extend(getattr(staged, name))
+    rows.versions.add(vid)
+    return doc, vid
+
+
+def _count(value: Any, where: str) -> int | None:
+    """A published count: an int, or None for "no data". bool is not a count."""
+    if value is None or (type(value) is int):
+        return value
+    raise StructuralError("wrong_type", f"{where} = {value!r} is not a whole number")
+
+
+def _text(value: Any, where: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise StructuralError("wrong_type", f"{where} = {value!r} is not text")
+
+
+def _flag(value: Any, where: str) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise StructuralError("wrong_type", f"{where} = {value!r} is not true/false")
+
+
+def _object(value: Any, where: str, nullable: bool = True) -> dict | None:
+    if (value is None and nullable) or isinstance(value, dict):
+        return value
+    raise StructuralError("unknown_shape", f"{where} is {type(value).__name__}, expected an object")
+
+
+def _candidate_votes(block: dict, where: str) -> list[tuple[str, int]]:
+    votes = []
+    for key, value in block.items():
+        if key in NON_CANDIDATE_KEYS:
+            continue
+        count = _count(value, f"{where}.{key}")
+        if count is not None:
+            votes.append((key, count))
+    return votes
+
+
+def _progress(block: Any, where: str) -> tuple[int | None, int | None]:
+    block = _object(block, where)
+    if not block:
+        return None, None
+    return _count(block.get("total"), f"{where}.total"), _count(block.get("progres"), f"{where}.progres")
+
+
+def _parse_node(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | None:
+    payload = _object(payload, "document", nullable=False)
+    # Pilkada nests the count under "tungsura"; Pemilu keeps it at the top.
+    body = _object(payload.get("tungsura"), "tungsura") if "tungsura" in payload else payload
+    if body is None:
+        body = {}
+    level = LEVEL_BY_CODE_LENGTH[len(doc.code)]
+    ts = _text(payload.get("ts"), "ts")
+    node = {
+        "version_id": vid, "level": level, "mode": _text(payload.get("mode"), "mode"),
+        "psu": _text(payload.get("psu", body.get("psu")), "psu"),
+        "status_suara": _flag(payload.get("status_suara"), "status_suara"),
+        "status_adm": _flag(payload.get("status_adm"), "status_adm"),
+    }  # fmt: skip
+    chart = _object(body.get("chart"), "chart")
+
+    if level == "tps":
+        if "chart" not in body and "administrasi" not in body:
+            raise StructuralError("unknown_shape", "TPS node has neither chart nor administrasi")
+        admin = _object(body.get("administrasi"), "administrasi")
+        images = payload.get("images", body.get("images"))
+        if images is not None and not isinstance(images, list):
+            raise StructuralError("unknown_shape", "images is not a list")
+        votes = _candidate_votes(chart, "chart") if chart is not None else []
+        node.update(
+            node_type="tps", has_chart=chart is not None, has_admin=admin is not None,
+            progress_total=1, progress_reported=int(chart is not None),
+            images=[_text(u, "images[]") for u in images] if images else None,
+        )  # fmt: skip
+        if admin is not None:
+            rows.tps_admin.append({"version_id": vid} | {f: _count(admin.get(f), f"administrasi.{f}") for f in ADMIN_FIELDS})
+    else:
+        table = _object(body.get("table"), "table")
+        if table is None:
+            raise StructuralError("unknown_shape", f"{level} node has no table of children")
+        votes = _candidate_votes(chart, "chart") if chart is not None else []
+        total, reported = _progress(payload.get("progres"), "progres")
+        if total is None and chart is not None:
+            total, reported = _progress(chart.get("progres"), "chart.progres")
+        node.update(
+            node_type="aggregate", has_chart=bool(votes), has_admin=False,
+            progress_total=total, progress_reported=reported, images=None,
+        )  # fmt: skip
+        parent = "" if level == "nasional" else doc.code
+        for child_code, row in table.items():
+            row = _object(row, f"table.{child_code}", nullable=False)
+            if not (child_code.isdigit() and child_code.startswith(parent) and len(child_code) > len(parent)):
+                raise StructuralError("unknown_shape", f"table row {child_code!r} is not a child region of {doc.code}")
+            status = _flag(row.get("status_progress"), f"table.{child_code}.status_progress")
+            child_total, child_reported = _progress(row.get("progres"), f"table.{child_code}.progres")
+            child_votes = _candidate_votes(row, f"table.{child_code}")
+            rows.child_rows.append(
+                {"version_id": vid, "child_code": child_code, "status_progress": status,
+                 "psu": _text(row.get("psu"), f"table.{child_code}.psu"),
+                 "progress_total": child_total, "progress_reported": child_reported,
+                 "has_votes": bool(child_votes) and status is not False}
+            )  # fmt: skip
+            if status is not False:  # a row marked not-in-progress is no data, whatever it holds
+                rows.child_votes.extend(
+                    {"version_id": vid, "child_code": child_code, "candidate_id": c, "votes": n} for c, n in child_votes
+                )
+    rows.nodes.append(node)
+    rows.node_votes.extend({"version_id": vid, "candidate_id": c, "votes": n} for c, n in votes)
+    return ts
+
+
+def _parse_regions(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> None:
+    if not isinstance(payload, list):
+        raise StructuralError("unknown_shape", "a region list (wilayah) must be a JSON array")
+    for i, item in enumerate(payload):
+        item = _object(item, f"[{i}]", nullable=False)
+        code = _text(item.get("kode"), f"[{i}].kode")
+        if not code:
+            raise StructuralError("unknown_shape", f"[{i}] has no kode")
+        rows.regions.append(
+            {"version_id": vid, "parent_code": doc.code, "code": code, "name": _text(item.get("nama"), f"[{i}].nama"),
+             "region_id": _count(item.get("id"), f"[{i}].id"), "tingkat": _count(item.get("tingkat"), f"[{i}].tingkat")}
+        )  # fmt: skip
+    return None
+
+
+def _parse_candidates(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | None:
+    payload = _object(payload, "document", nullable=False)
+
+    def is_entry(value: Any) -> bool:
+        return isinstance(value, dict) and "nama" in value
+
+    # Pemilu's master is {candidate_id: entry}; Pilkada's is {region_code: {candidate_id: entry}}.
+    if payload and all(is_entry(v) for v in payload.values()):
+        groups = {None: payload}
+    else:
+        groups = {region: _object(group, region, nullable=False) for region, group in payload.items()}
+    latest_ts = None
+    for region_code, group in groups.items():
+        for candidate_id, entry in group.items():
+            if not is_entry(entry):
+                raise StructuralError("unknown_shape", f"candidate {region_code}/{candidate_id} has no nama")
+            ts = _text(entry.get("ts"), f"{candidate_id}.ts")
+            latest_ts = max(filter(None, (latest_ts, ts)), default=None)
+            rows.candidates.append(
+                {"version_id": vid, "region_code": region_code, "candidate_id": candidate_id,
+                 "name": _text(entry.get("nama"), f"{candidate_id}.nama"),
+                 "nomor_urut": _count(entry.get("nomor_urut"), f"{candidate_id}.nomor_urut"),
+                 "colour": _text(entry.get("warna"), f"{candidate_id}.warna")}
+            )  # fmt: skip
+    return latest_ts

@@ -1,0 +1,10 @@
+-- assert_marts_grain: a key that appears more than once in a mart whose grain promises one row.
+select 'province_totals' as mart, election, contest, province_code as region_code, candidate_id, count(*) as rows
+from province_totals
+group by election, contest, province_code, candidate_id
+having count(*) > 1
+union all
+select 'region_winners' as mart, election, contest, region_code, null as candidate_id, count(*) as rows
+from region_winners
+group by election, contest, region_code
+having count(*) > 1

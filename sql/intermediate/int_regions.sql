@@ -1,0 +1,64 @@
+-- int_regions: one row per election x contest x region: the one source its numbers are taken from.
+-- Precedence, among sources that carry candidate counts: the region's own file, then its row in
+-- the parent's table, then the roll-up of its TPS files; a region nobody has counts for keeps
+-- its best source anyway, so its progress shows and its votes stay null (no data, not zero).
+with sources as (
+    select * from int_region_sources
+),
+
+contests as (
+    select * from stg_contests
+),
+
+regions as (
+    select * from stg_regions
+),
+
+ranked as (
+    select
+        sources.*,
+        row_number() over (
+            partition by sources.election, sources.contest, sources.code
+            order by
+                sources.has_votes desc,
+                case sources.source_kind when 'node' then 1 when 'parent_table' then 2 else 3 end
+        ) as preference
+    from sources
+),
+
+final as (
+    select
+        ranked.election,
+        ranked.contest,
+        ranked.code as region_code,
+        case length(ranked.code)
+            when 1 then 'nasional' when 2 then 'provinsi' when 4 then 'kabkota'
+            when 6 then 'kecamatan' when 10 then 'kelurahan' when 13 then 'tps'
+        end as level,
+        case length(ranked.code)
+            when 1 then null when 2 then '0' when 4 then left(ranked.code, 2) when 6 then left(ranked.code, 4)
+            when 10 then left(ranked.code, 6) when 13 then left(ranked.code, 10)
+        end as parent_code,
+        coalesce(
+            regions.region_name,
+            case when length(ranked.code) = 13 then 'TPS ' || right(ranked.code, 3) end
+        ) as region_name,
+        contests.race_level,
+        case when contests.race_code_length = 0 then '0' else left(ranked.code, contests.race_code_length) end as race_code,
+        -- Regions above the race (pkwkk's province file) mix several races: no winner there.
+        (case when ranked.code = '0' then 0 else length(ranked.code) end) >= contests.race_code_length as within_race,
+        ranked.source_kind,
+        ranked.has_votes,
+        ranked.tps_reported,
+        ranked.tps_total,
+        ranked.psu,
+        ranked.source_ts,
+        ranked.source_file,
+        ranked.run_id
+    from ranked
+    inner join contests on contests.contest = ranked.contest
+    left join regions on regions.code = ranked.code
+    where ranked.preference = 1
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- int_tps_ancestors: one row per election x contest x TPS x region containing it (national, provinsi, kabkota, kecamatan, kelurahan).
+with tps_nodes as (
+    select * from stg_nodes where node_type = 'tps'
+),
+
+ancestors as (
+    select
+        tps_nodes.election,
+        tps_nodes.contest,
+        tps_nodes.code as tps_code,
+        unnest([0, 2, 4, 6, 10]) as ancestor_length
+    from tps_nodes
+),
+
+final as (
+    select
+        ancestors.election,
+        ancestors.contest,
+        ancestors.tps_code,
+        case when ancestors.ancestor_length = 0 then '0' else left(ancestors.tps_code, ancestors.ancestor_length) end as ancestor_code
+    from ancestors
+)
+
+select * from final

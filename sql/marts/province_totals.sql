@@ -1,0 +1,49 @@
+-- province_totals: one row per election x contest x province x candidate, for contests decided province-wide or nationally.
+-- Columns are documented in schemas/marts.py (ProvinceTotals).
+with regions as (
+    select * from int_regions
+    where level = 'provinsi' and race_level in ('nasional', 'provinsi')
+),
+
+region_votes as (
+    select * from int_region_votes
+),
+
+shares as (
+    select
+        region_votes.*,
+        sum(region_votes.votes) over (partition by region_votes.election, region_votes.contest, region_votes.region_code) as all_votes
+    from region_votes
+),
+
+final as (
+    select
+        regions.election,
+        regions.contest,
+        regions.region_code as province_code,
+        regions.region_name as province_name,
+        shares.candidate_id,
+        cast(shares.nomor_urut as bigint) as nomor_urut,
+        shares.candidate_name,
+        shares.votes,
+        cast(round(100.0 * shares.votes / nullif(shares.all_votes, 0), 2) as double) as share_pct,
+        cast(case when shares.votes is not null then rank() over (
+            partition by regions.election, regions.contest, regions.region_code
+            order by shares.votes desc nulls last
+        ) end as bigint) as rank,
+        regions.tps_reported,
+        regions.tps_total,
+        cast(round(100.0 * regions.tps_reported / nullif(regions.tps_total, 0), 2) as double) as progress_pct,
+        regions.source_ts,
+        regions.source_kind,
+        regions.source_file,
+        regions.run_id as source_run_id
+    from regions
+    inner join shares
+        on shares.election = regions.election
+        and shares.contest = regions.contest
+        and shares.region_code = regions.region_code
+)
+
+select * from final
+order by election, contest, province_code, nomor_urut, candidate_id

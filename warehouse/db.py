@@ -1,0 +1,90 @@
+"""The DuckDB warehouse file: connect, create the raw layer, document every column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from schemas.raw import RAW_TABLES, column_descriptions
+
+DUCKDB_TYPES = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN", pl.List(pl.Utf8): "VARCHAR[]"}
+
+# Tables the loader keeps besides the raw record tables; their columns are documented here.
+BOOKKEEPING = {
+    "raw_observations": (
+        "one row per time a run read a document version from a source file",
+        {
+            "version_id": ("VARCHAR", "The document version read (raw_documents.version_id)."),
+            "run_id": ("VARCHAR", "The run that read it (runs.run_id)."),
+            "source_file": ("VARCHAR", "File on disk: a mirror's JSON file or a dump."),
+            "source_path": ("VARCHAR", "Endpoint path of the document inside the mirror or dump."),
+            "locator": ("VARCHAR", "Where inside the file (a dump's line), empty for a mirror file."),
+            "observed_seq": ("BIGINT", "Global order of observation: the latest version of a node has the highest."),
+            "observed_at": ("TIMESTAMP", "When the run read it (UTC)."),
+        },
+    ),
+    "quarantine": (
+        "one row per record a run could not load, with the first rule it broke",
+        {
+            "run_id": ("VARCHAR", "The run that read the record."),
+            "source_file": ("VARCHAR", "File on disk the record came from."),
+            "source_path": ("VARCHAR", "Endpoint path of the record inside the mirror or dump."),
+            "locator": ("VARCHAR", "Where inside the file (a dump's line)."),
+            "node_code": ("VARCHAR", "Region or TPS code named by the record's path, if any."),
+            "rule": ("VARCHAR", "The rule broken: not_json, unknown_path, unknown_shape, wrong_type, unreadable or a contract check."),
+            "reason": ("VARCHAR", "What exactly failed (up to five failures)."),
+            "excerpt": ("VARCHAR", "The start of the record, to find it by eye."),
+            "quarantined_at": ("TIMESTAMP", "When (UTC)."),
+        },
+    ),
+    "runs": (
+        "one row per run: what it read and what became of it (records_read = records_loaded + records_quarantined)",
+        {
+            "run_id": ("VARCHAR", "Run id: UTC start time and a random suffix."),
+            "started_at": ("TIMESTAMP", "Start (UTC)."),
+            "ended_at": ("TIMESTAMP", "End (UTC); null while running or if killed."),
+            "status": ("VARCHAR", "running, succeeded, failed (see error)."),
+            "sources": ("VARCHAR[]", "The mirror folders and dump files read."),
+            "files_read": ("BIGINT", "Files opened."),
+            "records_read": ("BIGINT", "Documents read (a mirror file or a dump line each)."),
+            "records_loaded": ("BIGINT", "Documents accepted (new versions or re-observations of known ones)."),
+            "records_quarantined": ("BIGINT", "Documents sent to quarantine."),
+            "versions_new": ("BIGINT", "Document versions the warehouse did not have before."),
+            "observations_new": ("BIGINT", "Observations added (0 when the same files are loaded again)."),
+            "error": ("VARCHAR", "Why the run failed."),
+        },
+    ),
+}
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    path = Path(path)
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}: run `rekap run` or `rekap demo` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw and bookkeeping tables if missing, with their column comments."""
+    descriptions = column_descriptions()
+    for table, (_, model, schema) in RAW_TABLES.items():
+        columns = ", ".join(f"{name} {DUCKDB_TYPES[dtype]}" for name, dtype in schema.items())
+        con.execute(f"create table if not exists {table} ({columns})")
+        comment_table(con, table, (model.__doc__ or "").strip(), descriptions[table])
+    for table, (grain, columns) in BOOKKEEPING.items():
+        con.execute(f"create table if not exists {table} ({', '.join(f'{c} {t}' for c, (t, _) in columns.items())})")
+        comment_table(con, table, f"{table}: {grain}.", {c: d for c, (_, d) in columns.items()})
+
+
+def comment_table(con: duckdb.DuckDBPyConnection, table: str, comment: str, columns: dict[str, str]) -> None:
+    # COMMENT ON takes no parameters: quote the literal ourselves (the text is ours, not user input).
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    if comment:
+        con.execute(f"comment on table {table} is {literal(comment)}")
+    for column, text in columns.items():
+        con.execute(f"comment on column {table}.{column} is {literal(text)}")

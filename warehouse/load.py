@@ -1,0 +1,105 @@
+"""Load a validated batch into the raw layer; record runs and quarantine.
+
+Versions are append-only: a document version (same node, same content) is stored once, and
+every later reading of it is an observation. Loading the same files again adds nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+
+from schemas.raw import RAW_TABLES
+
+OBSERVATION_SCHEMA = {"version_id": pl.Utf8, "source_file": pl.Utf8, "source_path": pl.Utf8, "locator": pl.Utf8, "position": pl.Int64}
+QUARANTINE_SCHEMA = {c: pl.Utf8 for c in ("source_file", "source_path", "locator", "node_code", "rule", "reason", "excerpt")}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    records_loaded: int
+    records_quarantined: int
+    versions_new: int
+    observations_new: int
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def start_run(con: duckdb.DuckDBPyConnection, run_id: str, sources: list[str]) -> None:
+    con.execute(
+        "insert into runs (run_id, started_at, status, sources) values (?, ?, 'running', ?)",
+        [run_id, utc_now(), sources],
+    )
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, error: str | None = None) -> None:
+    con.execute("update runs set ended_at = ?, status = ?, error = ? where run_id = ?", [utc_now(), status, error, run_id])
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    frames: dict[str, pl.DataFrame],
+    observations: list[dict],
+    quarantine: list[dict],
+    files_read: int,
+    records_read: int,
+) -> LoadResult:
+    """Insert what is new, in one transaction: a failure leaves the warehouse as it was."""
+    now = utc_now()
+    con.begin()
+    try:
+        documents = frames["raw_documents"]
+        new_versions = con.sql(
+            "select version_id from documents anti join raw_documents using (version_id)"
+        ).pl()["version_id"]
+        for table in RAW_TABLES:
+            fresh = frames[table].filter(pl.col("version_id").is_in(new_versions))
+            con.register("fresh", fresh.to_arrow())
+            con.execute(f"insert into {table} by name select * from fresh")
+            con.unregister("fresh")
+        del documents
+
+        observed = pl.DataFrame(
+            [{k: o[k] for k in OBSERVATION_SCHEMA} for o in observations], schema=OBSERVATION_SCHEMA
+        ).unique(["version_id", "source_file", "source_path"], keep="last", maintain_order=True)
+        base = con.execute("select coalesce(max(observed_seq), 0) from raw_observations").fetchone()[0]
+        before = con.execute("select count(*) from raw_observations").fetchone()[0]
+        con.execute(
+            """
+            insert into raw_observations by name
+            select observed.version_id, ? as run_id, observed.source_file, observed.source_path, observed.locator,
+                   ? + observed.position + 1 as observed_seq, ? as observed_at
+            from observed
+            anti join raw_observations using (version_id, source_file, source_path)
+            """,
+            [run_id, base, now],
+        )
+        observations_new = con.execute("select count(*) from raw_observations").fetchone()[0] - before
+
+        quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
+        con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
+
+        result = LoadResult(len(observations), len(quarantine), len(new_versions), observations_new)
+        con.execute(
+            """update runs set files_read = ?, records_read = ?, records_loaded = ?, records_quarantined = ?,
+                      versions_new = ?, observations_new = ? where run_id = ?""",
+            [files_read, records_read, result.records_loaded, result.records_quarantined,
+             result.versions_new, result.observations_new, run_id],
+        )  # fmt: skip
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return result

@@ -1,0 +1,135 @@
+"""Find the SQL models in sql/, order them by the tables their SQL reads, build and audit them.
+
+Dependencies are parsed from the SQL (sqlglot), never hand-numbered: a model is a file
+`sql/<layer>/<name>.sql` whose first line is `-- <name>: one row per <grain>.`, and it becomes
+the table `<name>`. Audits (`sql/audits/assert_*.sql`) return the rows that break a promise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
+import duckdb
+import pandera.polars as pa
+import sqlglot
+from sqlglot import exp
+
+from schemas.marts import MART_CONTRACTS
+from warehouse.db import comment_table
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+LAYERS = ("staging", "intermediate", "marts")
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+AUDIT_EXAMPLES = 5
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be built, an audit that found rows, or a mart that breaks its contract."""
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    layer: str
+    path: Path
+    sql: str
+    description: str  # the header line, without "-- name: "
+    reads: frozenset[str]  # every table the SQL reads (models, raw tables, seeds)
+
+
+def parse_model(path: Path, layer: str) -> Model:
+    name = path.stem
+    if not NAME.match(name):
+        raise ModelError(f"{path}: a model's file name must be a lower-case identifier")
+    sql = path.read_text()
+    header = sql.splitlines()[0] if sql else ""
+    prefix = f"-- {name}: "
+    if not header.startswith(prefix):
+        raise ModelError(f"{path}: the first line must be '{prefix}one row per <grain>.'")
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError as exc:
+        raise ModelError(f"{path}: cannot parse: {exc}") from exc
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    reads = frozenset(t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes)
+    return Model(name, layer, path, sql, header[len(prefix) :].strip(), reads)
+
+
+def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
+    """Every model under sql/, in an order where each comes after the models it reads."""
+    models = {}
+    for layer in LAYERS:
+        for path in sorted((sql_dir / layer).glob("*.sql")):
+            model = parse_model(path, layer)
+            if model.name in models:
+                raise ModelError(f"{path}: model {model.name} is defined twice")
+            models[model.name] = model
+    graph = {name: {dep for dep in m.reads if dep in models and dep != name} for name, m in models.items()}
+    try:
+        return [models[name] for name in TopologicalSorter(graph).static_order()]
+    except CycleError as exc:
+        raise ModelError(f"models read each other in a cycle: {exc.args[1]}") from exc
+
+
+def load_seeds(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
+    """Reference tables shipped as CSV (sql/seeds/<name>.csv -> table <name>), all text."""
+    for path in sorted((sql_dir / "seeds").glob("*.csv")):
+        con.execute(
+            f"create or replace table {path.stem} as select * from read_csv(?, header = true, all_varchar = true)",
+            [str(path)],
+        )
+
+
+def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[Model]:
+    """(Re)build every model as a table, then check each mart against its contract."""
+    load_seeds(con, sql_dir)
+    models = discover(sql_dir)
+    for model in models:
+        try:
+            con.execute(f"create or replace table {model.name} as\n{model.sql}")
+        except duckdb.Error as exc:
+            raise ModelError(f"model {model.name} ({model.path}) failed: {exc}") from exc
+        contract = MART_CONTRACTS.get(model.name)
+        columns = {}
+        if contract is not None:
+            check_contract(con, model.name, contract)
+            columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description}
+        comment_table(con, model.name, f"{model.name}: {model.description}", columns)
+    return models
+
+
+def check_contract(con: duckdb.DuckDBPyConnection, name: str, contract: type[pa.DataFrameModel]) -> None:
+    frame = con.execute(f"select * from {name}").pl()
+    try:
+        contract.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases.head(AUDIT_EXAMPLES)
+        raise ModelError(f"mart {name} breaks its contract (schemas/marts.py):\n{cases}") from err
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    name: str
+    description: str
+    failing_rows: int
+    examples: str
+
+
+def run_audits(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[AuditResult]:
+    results = []
+    for path in sorted((sql_dir / "audits").glob("assert_*.sql")):
+        audit = parse_model(path, "audits")
+        rows = con.execute(audit.sql).pl()
+        examples = str(rows.head(AUDIT_EXAMPLES)) if rows.height else ""
+        results.append(AuditResult(audit.name, audit.description, rows.height, examples))
+    return results
+
+
+def audit_failures(results: list[AuditResult]) -> str | None:
+    failed = [r for r in results if r.failing_rows]
+    if not failed:
+        return None
+    return "\n".join(f"audit {r.name} found {r.failing_rows} row(s): {r.description}\n{r.examples}" for r in failed)
