@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from schemas.raw import RAW_TABLES
+from flows.batch import read_sources
+from schemas.raw import RAW_TABLES, validate_rows
 
 OBSERVATION_SCHEMA = {"version_id": pl.Utf8, "source_file": pl.Utf8, "source_path": pl.Utf8, "locator": pl.Utf8, "position": pl.Int64}
 QUARANTINE_SCHEMA = {c: pl.Utf8 for c in ("source_file", "source_path", "locator", "node_code", "rule", "reason", "excerpt")}
@@ -21,6 +22,7 @@ QUARANTINE_SCHEMA = {c: pl.Utf8 for c in ("source_file", "source_path", "locator
 
 @dataclass(frozen=True)
 class LoadResult:
+    records_read: int
     records_loaded: int
     records_quarantined: int
     versions_new: int
@@ -91,7 +93,7 @@ def load_batch(
         quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
         con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
 
-        result = LoadResult(len(observations), len(quarantine), len(new_versions), observations_new)
+        result = LoadResult(records_read, len(observations), len(quarantine), len(new_versions), observations_new)
         con.execute(
             """update runs set files_read = ?, records_read = ?, records_loaded = ?, records_quarantined = ?,
                       versions_new = ?, observations_new = ? where run_id = ?""",
@@ -103,3 +105,12 @@ def load_batch(
         con.rollback()
         raise
     return result
+
+
+def ingest(con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_year: int) -> LoadResult:
+    """Read, validate and load every source of a run (the pull -> validate -> load steps)."""
+    batch = read_sources(sources, election_year)
+    validated = validate_rows(batch.rows)
+    batch.quarantine_versions(validated.rejected)
+    con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
+    return load_batch(con, run_id, validated.frames, batch.observations, batch.quarantine, batch.files_read, batch.records_read)
