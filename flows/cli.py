@@ -124,7 +124,8 @@ def _show_results(warehouse: Path) -> None:
         shown = shown.relative_to(Path.cwd())
     except ValueError:
         pass
-    rekap = "rekap" if shutil.which("rekap") else os.path.relpath(sys.argv[0])
+    # Right after `make run` the venv is not activated: show the command that works as typed.
+    rekap = "rekap" if shutil.which("rekap") else os.path.relpath(Path(sys.prefix) / "bin" / "rekap")
     click.echo(f"\nWarehouse: {shown}")
     click.echo(f"Query it:  {rekap} query --warehouse {shown} \"select * from region_winners where level = 'kecamatan' limit 10\"")
 

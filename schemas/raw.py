@@ -168,8 +168,8 @@ def validate_rows(rows: Rows) -> ValidatedBatch:
             for version, column, check, case in failing.select("version_id", "column", "check", "failure_case").iter_rows():
                 rejected.setdefault(version, []).append((check, f"{table}.{column}: {check} failed on {case}"))
     if rejected:
-        bad = pl.Series(list(rejected), dtype=pl.Utf8)
-        frames = {table: frame.filter(~pl.col("version_id").is_in(bad)) for table, frame in frames.items()}
+        bad = pl.DataFrame({"version_id": list(rejected)}, schema={"version_id": pl.Utf8})
+        frames = {table: frame.join(bad, on="version_id", how="anti") for table, frame in frames.items()}
     return ValidatedBatch(frames, rejected)
 
 

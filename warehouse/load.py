@@ -63,15 +63,12 @@ def load_batch(
     con.begin()
     try:
         documents = frames["raw_documents"]
-        new_versions = con.sql(
-            "select version_id from documents anti join raw_documents using (version_id)"
-        ).pl()["version_id"]
+        new_versions = con.sql("select version_id from documents anti join raw_documents using (version_id)").pl()
         for table in RAW_TABLES:
-            fresh = frames[table].filter(pl.col("version_id").is_in(new_versions))
+            fresh = frames[table].join(new_versions, on="version_id", how="semi")
             con.register("fresh", fresh.to_arrow())
             con.execute(f"insert into {table} by name select * from fresh")
             con.unregister("fresh")
-        del documents
 
         observed = pl.DataFrame(
             [{k: o[k] for k in OBSERVATION_SCHEMA} for o in observations], schema=OBSERVATION_SCHEMA
@@ -93,7 +90,7 @@ def load_batch(
         quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
         con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
 
-        result = LoadResult(records_read, len(observations), len(quarantine), len(new_versions), observations_new)
+        result = LoadResult(records_read, len(observations), len(quarantine), new_versions.height, observations_new)
         con.execute(
             """update runs set files_read = ?, records_read = ?, records_loaded = ?, records_quarantined = ?,
                       versions_new = ?, observations_new = ? where run_id = ?""",

@@ -1,0 +1,97 @@
+"""The `rekap` command through click's runner: help, query, demo, dumps."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from pathlib import Path
+
+import orjson
+from click.testing import CliRunner
+
+from flows.cli import cli
+from tests.shared import KALTIM_1015, OFFICIAL_RECAP, load_and_build
+
+
+def invoke(*args) -> "click.testing.Result":  # noqa: F821
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_help_lists_every_command_with_a_purpose_and_an_example() -> None:
+    top = invoke("--help")
+    assert top.exit_code == 0
+    for name, command in cli.commands.items():
+        assert name in top.output and command.short_help, name
+        assert f"rekap {name}" in top.output, f"no example of `rekap {name}` in rekap --help"
+        own = invoke(name, "--help")
+        assert own.exit_code == 0 and "Example" in own.output and f"rekap {name}" in own.output, name
+
+
+def test_query_reads_the_warehouse_in_every_format(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    load_and_build(warehouse, KALTIM_1015).close()
+    sql = "select nomor_urut, votes from province_totals where contest = 'pkwkp' order by nomor_urut"
+
+    as_csv = invoke("query", "--warehouse", warehouse, "--format", "csv", sql)
+    assert as_csv.exit_code == 0, as_csv.output
+    assert list(csv.reader(io.StringIO(as_csv.output))) == [["nomor_urut", "votes"], ["1", "766850"], ["2", "962804"]]
+
+    as_json = invoke("query", "--warehouse", warehouse, "--format", "json", sql)
+    assert json.loads(as_json.output) == [{"nomor_urut": 1, "votes": 766850}, {"nomor_urut": 2, "votes": 962804}]
+
+    as_table = invoke("query", "--warehouse", warehouse, sql)
+    assert "766,850" in as_table.output and "962,804" in as_table.output
+
+
+def test_query_is_read_only_and_errors_are_plain(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    load_and_build(warehouse, KALTIM_1015).close()
+    write = invoke("query", "--warehouse", warehouse, "delete from runs")
+    assert write.exit_code == 1 and "read-only" in write.output
+    missing = invoke("query", "--warehouse", tmp_path / "nope.duckdb", "select 1")
+    assert missing.exit_code == 1 and "no warehouse at" in missing.output
+    bad_sql = invoke("query", "--warehouse", warehouse, "select * from no_such_table")
+    assert bad_sql.exit_code == 1 and "no_such_table" in bad_sql.output
+
+
+def test_a_dump_loads_like_the_mirror_and_its_bad_line_is_quarantined(rekap, tmp_path: Path) -> None:
+    dump = tmp_path / "kaltim-1015.jsonl.gz"
+    with gzip.open(dump, "wb") as out:
+        for path in sorted(KALTIM_1015.rglob("*.json")):
+            line = {"url": "https://sirekap-obj-data.kpu.go.id/" + path.relative_to(KALTIM_1015).as_posix(),
+                    "payload": orjson.loads(path.read_bytes())}  # fmt: skip
+            out.write(orjson.dumps(line) + b"\n")
+        out.write(b'{"path": "pilkada/hhcw/pkwkp/64/6401.json", "payload": \n')
+    warehouse = tmp_path / "dump.duckdb"
+    result = rekap("run", "--sirekap", dump, "--warehouse", warehouse)
+    assert "1 quarantined" in result.output
+    sql = "select votes from province_totals where contest = 'pkwkp' order by nomor_urut"
+    assert invoke("query", "--warehouse", warehouse, "--format", "csv", sql).output.split() == ["votes", "766850", "962804"]
+    quarantine = invoke("query", "--warehouse", warehouse, "--format", "csv", "select locator, rule from quarantine")
+    files = sum(1 for _ in KALTIM_1015.rglob("*.json"))
+    assert quarantine.output.splitlines() == ["locator,rule", f"line {files + 1},unreadable"]
+
+
+def test_demo_at_full_progress_reproduces_the_official_recap(rekap, tmp_path: Path) -> None:
+    warehouse = tmp_path / "demo.duckdb"
+    result = rekap("demo", "--progress", "1.0", "--warehouse", warehouse, "--mirror", tmp_path / "mirror")
+    assert "Province totals" in result.output and "Kab/kota winners" in result.output
+    assert "rekap query --warehouse" in result.output.replace(".venv/bin/rekap", "rekap")
+
+    with OFFICIAL_RECAP.open() as f:
+        official = {row["kode_kab"]: (int(row["isran_hadi_01"]), int(row["rudy_seno_02"])) for row in csv.DictReader(f)}
+    got = invoke("query", "--warehouse", warehouse, "--format", "json",
+                 """select region_code, list(votes order by nomor_urut) as votes from int_region_votes
+                    where contest = 'pkwkp' and level in ('provinsi', 'kabkota') group by region_code""")  # fmt: skip
+    assert {r["region_code"]: tuple(r["votes"]) for r in json.loads(got.output)} == official
+
+
+def test_demo_defaults_publish_964_percent_of_tps(rekap, tmp_path: Path) -> None:
+    warehouse = tmp_path / "demo.duckdb"
+    rekap("demo", "--warehouse", warehouse, "--mirror", tmp_path / "mirror")
+    got = invoke("query", "--warehouse", warehouse, "--format", "csv",
+                 "select distinct tps_reported, tps_total, progress_pct from province_totals")  # fmt: skip
+    # 96.4% of 6,274 TPS = 6,048.1 -> 6,048 published.
+    assert got.output.split() == ["tps_reported,tps_total,progress_pct", "6048,6274,96.4"]

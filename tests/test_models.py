@@ -1,0 +1,148 @@
+"""SQL models on hand-made mirrors of a few nodes: precedence of sources, ties, the empty box,
+missing-not-zero, and the model runner's own promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.shared import load_and_build
+from warehouse import models
+
+TPS = "pemilu/hhcw/ppwp/31/3101/310101/3101011001/{}.json"
+MASTER = {"pemilu/ppwp.json": {
+    "100025": {"nama": "ANIES - MUHAIMIN", "nomor_urut": 1},
+    "100026": {"nama": "PRABOWO - GIBRAN", "nomor_urut": 2},
+    "100027": {"nama": "GANJAR - MAHFUD", "nomor_urut": 3},
+}}  # fmt: skip
+
+
+def tps(chart, ts="2024-02-15 10:00:00"):
+    return {"chart": chart, "administrasi": None, "psu": None, "ts": ts}
+
+
+def query(con, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def test_tps_only_mirror_rolls_up_and_a_tie_is_flagged_not_broken(make_mirror, tmp_path: Path) -> None:
+    mirror = make_mirror(MASTER | {
+        TPS.format("3101011001001"): tps({"null": None, "100025": 10, "100026": 7, "100027": 1}),
+        TPS.format("3101011001002"): tps({"100025": 5, "100026": 8, "100027": 0}),
+        TPS.format("3101011001003"): tps(None),
+    })  # fmt: skip
+    con = load_and_build(tmp_path / "w.duckdb", mirror)
+    # 001 + 002 = 15 : 15 : 1 -> a tie between 01 and 02 at every level above the TPS.
+    kelurahan = query(con, """select winner_nomor_urut, tie, tied_nomor_urut, winner_votes, margin_votes, valid_votes,
+                                     tps_reported, tps_total, source_kind
+                              from region_winners where region_code = '3101011001'""")
+    assert kelurahan == [(None, True, [1, 2], 15, 0, 31, 2, 3, "tps_rollup")]
+    assert query(con, "select votes, rank from province_totals order by nomor_urut") == [(15, 1), (15, 1), (1, 3)]
+    # TPS 003 has no chart: a row without numbers, not a 0 : 0 : 0 tie.
+    assert query(con, "select valid_votes, tie, tps_reported from region_winners where region_code = '3101011001003'") == [(None, None, 0)]
+    con.close()
+
+
+def test_a_regions_own_file_wins_over_its_parent_row_and_tps_rollup(make_mirror, tmp_path: Path) -> None:
+    mirror = make_mirror({
+        "pilkada/hhcw/pkwkp/64.json": {"tungsura": {
+            "chart": {"1": 100, "2": 50, "progres": {"total": 10, "progres": 9}},
+            "table": {"6401": {"1": 100, "2": 50, "progres": {"total": 10, "progres": 9}, "status_progress": True}}},
+            "progres": {"total": 10, "progres": 9}, "ts": "t1"},
+        # A later kab/kota file says more than the province's row for it (different moment of publication).
+        "pilkada/hhcw/pkwkp/64/6401.json": {"tungsura": {
+            "chart": {"1": 101, "2": 52, "progres": {"total": 10, "progres": 10}},
+            "table": {"640101": {"1": 101, "2": 52, "progres": {"total": 10, "progres": 10}, "status_progress": True}}},
+            "progres": {"total": 10, "progres": 10}, "ts": "t2"},
+        "pilkada/hhcw/pkwkp/64/6401/640101/6401012001/6401012001001.json": {"tungsura": {"chart": {"1": 3, "2": 1}, "administrasi": None}, "ts": "t3"},
+    })  # fmt: skip
+    con = load_and_build(tmp_path / "w.duckdb", mirror)
+    got = query(con, """select region_code, source_kind, valid_votes, tps_reported, tps_total from region_winners
+                        where level in ('provinsi', 'kabkota', 'kecamatan', 'kelurahan') order by region_code""")
+    assert got == [
+        ("64", "node", 150, 9, 10),
+        ("6401", "node", 153, 10, 10),
+        ("640101", "parent_table", 153, 10, 10),
+        ("6401012001", "tps_rollup", 4, 1, 1),
+    ]
+    # Without a candidate master, ids still work and names say so.
+    assert query(con, "select candidate_id, nomor_urut, candidate_name from province_totals order by candidate_id") == [
+        ("1", None, "candidate 1"), ("2", None, "candidate 2")
+    ]
+    con.close()
+
+
+def test_the_empty_box_can_win_and_a_row_without_progress_is_no_data(make_mirror, tmp_path: Path) -> None:
+    mirror = make_mirror({
+        "pilkada/paslon/pkwkk.json": {"6472": {
+            "1001094": {"nama": "ANDI HARUN - SAEFUDDIN ZUHRI", "nomor_urut": 2},
+            "1001095": {"nama": "KOLOM KOSONG - ", "nomor_urut": 1}}},
+        "pilkada/hhcw/pkwkk/64/6472.json": {"tungsura": {
+            "chart": {"1001094": 40, "1001095": 60, "progres": {"total": 5, "progres": 4}},
+            "table": {
+                "647201": {"1001094": 40, "1001095": 60, "progres": {"total": 4, "progres": 4}, "status_progress": True},
+                "647202": {"progres": {"total": 1, "progres": 0}, "status_progress": False}}},
+            "progres": {"total": 5, "progres": 4}, "ts": "t"},
+    })  # fmt: skip
+    con = load_and_build(tmp_path / "w.duckdb", mirror)
+    got = query(con, """select region_code, winner_nomor_urut, winner_name, runner_up_name, margin_votes, margin_pct, valid_votes
+                        from region_winners order by region_code""")
+    assert got == [
+        ("6472", 1, "KOLOM KOSONG", "ANDI HARUN - SAEFUDDIN ZUHRI", 20, 20.0, 100),
+        ("647201", 1, "KOLOM KOSONG", "ANDI HARUN - SAEFUDDIN ZUHRI", 20, 20.0, 100),
+        ("647202", None, None, None, None, None, None),
+    ]
+    con.close()
+
+
+def test_models_are_ordered_by_the_tables_their_sql_reads() -> None:
+    order = [m.name for m in models.discover()]
+    for model in models.discover():
+        for dependency in model.reads:
+            if dependency in order:
+                assert order.index(dependency) < order.index(model.name), (model.name, dependency)
+    assert {"province_totals", "region_winners"} <= set(order)
+
+
+def test_every_model_states_its_grain(tmp_path: Path) -> None:
+    for model in models.discover():
+        assert model.description.startswith("one row per"), model.path
+
+
+def test_a_model_without_a_grain_header_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "marts" / "oops.sql").write_text("select 1 as x\n")
+    with pytest.raises(models.ModelError, match="first line"):
+        models.discover(tmp_path)
+
+
+def test_a_cycle_between_models_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "staging" / "a.sql").write_text("-- a: one row per x.\nselect * from b\n")
+    (tmp_path / "staging" / "b.sql").write_text("-- b: one row per x.\nselect * from a\n")
+    with pytest.raises(models.ModelError, match="cycle"):
+        models.discover(tmp_path)
+
+
+def test_audits_report_the_rows_that_break_a_promise(make_mirror, tmp_path: Path) -> None:
+    mirror = make_mirror({
+        "pilkada/hhcw/pkwkp/64.json": {"tungsura": {
+            "chart": {"1": 100, "2": 50},
+            "table": {"6401": {"1": 90, "2": 50, "status_progress": True}}}, "ts": "t"},
+    })  # fmt: skip
+    con = load_and_build(tmp_path / "w.duckdb", mirror)
+    failure = models.audit_failures(models.run_audits(con))
+    assert failure is not None and "assert_chart_matches_table found 1 row" in failure
+    con.close()
+
+
+def test_mart_columns_are_documented_in_the_warehouse(make_mirror, tmp_path: Path) -> None:
+    con = load_and_build(tmp_path / "w.duckdb", make_mirror(MASTER))
+    undocumented = query(con, """select table_name, column_name from duckdb_columns()
+                                 where table_name in ('province_totals', 'region_winners', 'runs', 'quarantine')
+                                   and comment is null""")
+    assert undocumented == []
+    grains = query(con, "select table_name, comment from duckdb_tables() where table_name in ('province_totals', 'region_winners')")
+    assert all("one row per" in comment for _, comment in grains)
+    con.close()
