@@ -1,7 +1,8 @@
-"""The nightly flow: pull raw exports -> validate -> load -> build models -> audit.
+"""The nightly flow: pull raw exports -> validate -> load -> build models -> audit -> publish.
 
-Thin on purpose: each task opens the warehouse from its path and calls one plain function
-that tests call directly. Logic lives in flows/batch.py, schemas/, warehouse/.
+Thin on purpose: each task opens the run's staging warehouse from its path and calls one plain
+function that tests call directly. Logic lives in flows/batch.py, schemas/, warehouse/.
+The published warehouse is only ever replaced whole (warehouse/publish.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ prefect_environment()
 from prefect import flow, get_run_logger, task  # noqa: E402  (Prefect reads its settings at import)
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from warehouse import models  # noqa: E402
+from warehouse import models, publish  # noqa: E402
 from warehouse.db import connect, ensure_schema  # noqa: E402
 from warehouse.load import LoadResult, finish_run, ingest, new_run_id, start_run  # noqa: E402
 
@@ -31,20 +32,20 @@ class RunSummary:
 
 
 @task(name="load sources", cache_policy=NO_CACHE)
-def load_task(warehouse: Path, run_id: str, sources: list[Path], election_year: int) -> LoadResult:
-    with connect(warehouse) as con:
+def load_task(staging: Path, run_id: str, sources: list[Path], election_year: int) -> LoadResult:
+    with connect(staging) as con:
         return ingest(con, run_id, sources, election_year)
 
 
 @task(name="build models", cache_policy=NO_CACHE)
-def build_task(warehouse: Path) -> int:
-    with connect(warehouse) as con:
+def build_task(staging: Path) -> int:
+    with connect(staging) as con:
         return len(models.build(con))
 
 
 @task(name="run audits", cache_policy=NO_CACHE)
-def audit_task(warehouse: Path) -> int:
-    with connect(warehouse) as con:
+def audit_task(staging: Path) -> int:
+    with connect(staging) as con:
         results = models.run_audits(con)
     failure = models.audit_failures(results)
     if failure:
@@ -52,24 +53,34 @@ def audit_task(warehouse: Path) -> int:
     return len(results)
 
 
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(staging: Path, warehouse: Path, run_id: str) -> None:
+    with connect(staging) as con:
+        finish_run(con, run_id, "succeeded")
+    publish.publish(staging, warehouse)
+
+
 @flow(name="rekap-nightly", log_prints=True)
 def nightly(sirekap: list[Path], warehouse: Path, election_year: int = 2024) -> RunSummary:
-    """Load SIREKAP mirrors and dumps into the warehouse and rebuild every model."""
+    """Load SIREKAP mirrors and dumps, rebuild every model, and publish the warehouse atomically."""
     warehouse = Path(warehouse)
     run_id = new_run_id()
-    with connect(warehouse) as con:
-        ensure_schema(con)
-        start_run(con, run_id, [str(Path(p).resolve()) for p in sirekap])
-    try:
-        loaded = load_task(warehouse, run_id, [Path(p) for p in sirekap], election_year)
-        built = build_task(warehouse)
-        audited = audit_task(warehouse)
-    except BaseException as exc:
-        with connect(warehouse) as con:
-            finish_run(con, run_id, "failed", f"{type(exc).__name__}: {exc}")
-        raise
-    with connect(warehouse) as con:
-        finish_run(con, run_id, "succeeded")
+    sources = [Path(p) for p in sirekap]
+    with publish.writer_lock(warehouse):
+        staging = publish.begin(warehouse, run_id)
+        try:
+            with connect(staging) as con:
+                ensure_schema(con)
+                start_run(con, run_id, [str(p.resolve()) for p in sources])
+            loaded = load_task(staging, run_id, sources, election_year)
+            built = build_task(staging)
+            audited = audit_task(staging)
+            publish_task(staging, warehouse, run_id)
+        except BaseException as exc:
+            # The last good warehouse stays published; only the failed run's row is added to it.
+            publish.record_failed_run(warehouse, staging, run_id, f"{type(exc).__name__}: {exc}")
+            publish.discard(staging)
+            raise
     summary = RunSummary(run_id, str(warehouse), loaded, built, audited)
     get_run_logger().info("run finished: %s", asdict(summary))
     return summary
