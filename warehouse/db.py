@@ -7,9 +7,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from schemas.counts import COUNT_TABLES
 from schemas.raw import RAW_TABLES, column_descriptions
 
-DUCKDB_TYPES = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN", pl.List(pl.Utf8): "VARCHAR[]"}
+DUCKDB_TYPES = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN", pl.List(pl.Utf8): "VARCHAR[]", pl.Datetime("us"): "TIMESTAMP"}
 
 # Tables the loader keeps besides the raw record tables; their columns are documented here.
 BOOKKEEPING = {
@@ -74,6 +75,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         columns = ", ".join(f"{name} {DUCKDB_TYPES[dtype]}" for name, dtype in schema.items())
         con.execute(f"create table if not exists {table} ({columns})")
         comment_table(con, table, (model.__doc__ or "").strip(), descriptions[table])
+    for table, (model, schema) in COUNT_TABLES.items():
+        columns = ", ".join(f"{name} {DUCKDB_TYPES[dtype]}" for name, dtype in schema.items())
+        con.execute(f"create table if not exists {table} ({columns})")
+        described = {n: c.description for n, c in model.to_schema().columns.items() if c.description}
+        comment_table(con, table, (model.__doc__ or "").strip().splitlines()[0], described)
     for table, (grain, columns) in BOOKKEEPING.items():
         con.execute(f"create table if not exists {table} ({', '.join(f'{c} {t}' for c, (t, _) in columns.items())})")
         comment_table(con, table, f"{table}: {grain}.", {c: d for c, (_, d) in columns.items()})
