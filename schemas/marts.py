@@ -73,7 +73,122 @@ class RegionWinners(_Provenance):
         ordered = False
 
 
+SOURCES = ["internal", "sirekap", "official"]
+RECONCILIATION_STATUSES = ["match", "mismatch", "missing_internal", "missing_official", "missing_sirekap", "partial"]
+PAIR_STATUSES = ["match", "mismatch", "partial"]
+CODE = r"^(0|\d{2}|\d{4}|\d{6}|\d{10}|\d{13})$"
+
+
+class Reconciliation(pa.DataFrameModel):
+    """reconciliation: one row per election x contest x region x candidate, at every level where at least two sources have a number."""
+
+    election: str = pa.Field(description="Election id.")
+    contest: str = pa.Field(description="Contest.")
+    level: str = pa.Field(isin=LEVELS, description="Region level: provinsi, kabkota, kecamatan, kelurahan, tps (nasional for ppwp).")
+    region_code: str = pa.Field(str_matches=CODE, description="Region code.")
+    region_name: Optional[str] = pa.Field(nullable=True, description="Region name from the loaded region lists.")
+    parent_code: Optional[str] = pa.Field(nullable=True, description="Code of the region one level up.")
+    race_code: str = pa.Field(description="The race the region belongs to (the province for pkwkp, the kab/kota for pkwkk, '0' for ppwp).")
+    nomor_urut: Optional[int] = pa.Field(nullable=True, ge=1, description="Ballot number: what internal counts and recaps name candidates by. Null only for a SIREKAP candidate no master numbers.")
+    candidate_id: Optional[str] = pa.Field(nullable=True, description="SIREKAP candidate id the ballot number stands for, from the race's candidate master; null without one.")
+    candidate_name: str = pa.Field(description="Candidate (pair) name from the master; 'candidate NN' without one.")
+    internal_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="The internal count's number: its own row for the region, or the sum of its rows below (see internal_tps). Null = the source has nothing (never zero).")
+    sirekap_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="SIREKAP's published number (int_region_votes: node, parent table or TPS roll-up). Null = nothing published.")
+    official_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="The official recap's (D.HASIL) number: its row for the region (the total row for the region above its rows), or the sum of its rows below.")
+    internal_minus_sirekap: Optional[int] = pa.Field(nullable=True, description="internal_votes - sirekap_votes (null if either is null).")
+    internal_minus_official: Optional[int] = pa.Field(nullable=True, description="internal_votes - official_votes (null if either is null).")
+    sirekap_minus_official: Optional[int] = pa.Field(nullable=True, description="sirekap_votes - official_votes (null if either is null).")
+    status: str = pa.Field(isin=RECONCILIATION_STATUSES, description="mismatch: two complete sources disagree; missing_internal/missing_official/missing_sirekap: a source with numbers elsewhere in the race has none here for this candidate; partial: a source covers only part of the region's TPS (see coverage); match: all sources present agree. Checked in that order.")
+    internal_vs_sirekap: Optional[str] = pa.Field(nullable=True, isin=PAIR_STATUSES, description="The pair alone: match, mismatch, or partial (either side incomplete); null if either has no number.")
+    internal_vs_official: Optional[str] = pa.Field(nullable=True, isin=PAIR_STATUSES, description="The pair alone, as internal_vs_sirekap.")
+    sirekap_vs_official: Optional[str] = pa.Field(nullable=True, isin=PAIR_STATUSES, description="The pair alone, as internal_vs_sirekap.")
+    internal_tps: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS the internal number covers (a region row covers all of the region's TPS).")
+    sirekap_tps: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS SIREKAP has published in the region (tps_reported).")
+    official_tps: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS the official number covers.")
+    tps_total: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS in the region, per SIREKAP.")
+    coverage: Optional[str] = pa.Field(nullable=True, description="For each partial source, how much it covers, e.g. 'SIREKAP 1,342 of 1,447 TPS'.")
+    internal_submissions_disagree: bool = pa.Field(description="The internal count has several submissions for this region whose numbers differ (the latest is used).")
+
+    class Config:
+        strict = True
+        ordered = False
+
+
+class TpsReconciliation(pa.DataFrameModel):
+    """tps_reconciliation: one row per election x contest x TPS x candidate, in races where the internal count has TPS-level rows."""
+
+    election: str = pa.Field(description="Election id.")
+    contest: str = pa.Field(description="Contest.")
+    race_code: str = pa.Field(description="The race the TPS belongs to.")
+    kabkota_code: str = pa.Field(str_matches=r"^\d{4}$", description="The TPS's kab/kota.")
+    kecamatan_code: str = pa.Field(str_matches=r"^\d{6}$", description="The TPS's kecamatan.")
+    kelurahan_code: str = pa.Field(str_matches=r"^\d{10}$", description="The TPS's kelurahan/desa.")
+    tps_code: str = pa.Field(str_matches=r"^\d{13}$", description="TPS code (kelurahan code + 3-digit TPS number).")
+    nomor_urut: Optional[int] = pa.Field(nullable=True, ge=1, description="Ballot number.")
+    candidate_id: Optional[str] = pa.Field(nullable=True, description="SIREKAP candidate id (null if no master maps the ballot number).")
+    candidate_name: str = pa.Field(description="Candidate (pair) name.")
+    internal_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="The internal count's latest submission for the TPS; null = none (never zero).")
+    sirekap_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="SIREKAP's published count at the TPS; null = not published.")
+    delta: Optional[int] = pa.Field(nullable=True, description="internal_votes - sirekap_votes.")
+    status: str = pa.Field(isin=["match", "mismatch", "missing_internal", "missing_sirekap"], description="match, mismatch, missing_internal (only SIREKAP has a number) or missing_sirekap (only the internal count has one).")
+    internal_submissions: Optional[int] = pa.Field(nullable=True, ge=1, description="Submissions the internal count has for the TPS (all kept; the latest is used).")
+    internal_submissions_disagree: Optional[bool] = pa.Field(nullable=True, description="The TPS's internal submissions give different numbers.")
+    witness_id: Optional[str] = pa.Field(nullable=True, description="Witness of the submission used.")
+    submitted_at: Optional[Annotated[pl.Datetime, "us", None]] = pa.Field(nullable=True, description="When the submission used was sent.")
+    internal_source_file: Optional[str] = pa.Field(nullable=True, description="Internal count file of the submission used.")
+    internal_row_number: Optional[int] = pa.Field(nullable=True, ge=2, description="Its row in that file (header = row 1).")
+    sirekap_published: bool = pa.Field(description="SIREKAP has published the TPS's counts.")
+    image_urls: Optional[Annotated[pl.List, pl.Utf8]] = pa.Field(nullable=True, description="SIREKAP's photos of the TPS's C.HASIL form: the evidence to settle a mismatch.")
+    sirekap_source_file: Optional[str] = pa.Field(nullable=True, description="The SIREKAP file of the TPS.")
+    anomaly_status: Optional[str] = pa.Field(nullable=True, description="The TPS's data-quality status from the tps_status mart (valid, flagged, incomplete, empty); null where that mart is absent.")
+    anomaly_rules: Optional[Annotated[pl.List, pl.Utf8]] = pa.Field(nullable=True, description="The data-quality rules the TPS breaks, from the tps_status mart.")
+
+    class Config:
+        strict = True
+        ordered = False
+
+
+class OutcomeRisk(pa.DataFrameModel):
+    """outcome_risk: one row per race (election x contest x area where a winner is decided)."""
+
+    election: str = pa.Field(description="Election id.")
+    contest: str = pa.Field(description="Contest.")
+    race_level: str = pa.Field(isin=LEVELS, description="Where the winner is decided: nasional (ppwp), provinsi (pkwkp), kabkota (pkwkk).")
+    race_code: str = pa.Field(str_matches=CODE, description="The race's area code.")
+    race_name: Optional[str] = pa.Field(nullable=True, description="The area's name.")
+    leader_nomor_urut: Optional[int] = pa.Field(nullable=True, ge=1, description="Ballot number of the leader all sources with a leader agree on; null if they disagree or none names one.")
+    leader_candidate_id: Optional[str] = pa.Field(nullable=True, description="That leader's SIREKAP candidate id.")
+    leader_name: Optional[str] = pa.Field(nullable=True, description="That leader's name.")
+    internal_leader: Optional[str] = pa.Field(nullable=True, description="Leader under the internal count: ballot number ('02'), or 'id <candidate id>' without a master; null without a full count or on a tie.")
+    sirekap_leader: Optional[str] = pa.Field(nullable=True, description="Leader under SIREKAP, as internal_leader.")
+    official_leader: Optional[str] = pa.Field(nullable=True, description="Leader under the official recap, as internal_leader.")
+    internal_margin_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="Leader minus runner-up under the internal count.")
+    sirekap_margin_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="Leader minus runner-up under SIREKAP (as published so far).")
+    official_margin_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="Leader minus runner-up under the official recap.")
+    internal_margin_pct: Optional[float] = pa.Field(nullable=True, ge=0, le=100, description="internal_margin_votes as % of that source's valid votes.")
+    sirekap_margin_pct: Optional[float] = pa.Field(nullable=True, ge=0, le=100, description="sirekap_margin_votes as % of that source's valid votes.")
+    official_margin_pct: Optional[float] = pa.Field(nullable=True, ge=0, le=100, description="official_margin_votes as % of that source's valid votes.")
+    sirekap_tps_reported: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS SIREKAP has published in the race.")
+    sirekap_tps_total: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS in the race per SIREKAP.")
+    discrepancy_votes: int = pa.Field(ge=0, description="Votes the sources disagree on: the larger of the race-level sum over candidates of the largest gap between two complete sources, and the sum of |internal - SIREKAP| over the race's TPS.")
+    tps_mismatched: int = pa.Field(ge=0, description="TPS where the internal count and SIREKAP disagree (tps_reconciliation).")
+    unreported_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="Estimated votes in TPS SIREKAP has not published: its votes per reported TPS x TPS still out. Null without SIREKAP.")
+    flagged_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="Votes in TPS flagged by the data-quality checks (tps_status); null where those checks are absent (counted as 0).")
+    votes_at_stake: int = pa.Field(ge=0, description="discrepancy_votes + unreported_votes + flagged_votes: how many votes could still move.")
+    margin_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="The smallest margin any source gives (the one the verdict is judged against).")
+    margin_source: Optional[str] = pa.Field(nullable=True, isin=SOURCES, description="The source giving that margin.")
+    verdict: str = pa.Field(isin=["safe", "at_risk", "flips"], description="flips: sources name different leaders; at_risk: votes_at_stake exceed margin_votes, or a source is tied or cannot name a leader; safe otherwise.")
+    verdict_reason: str = pa.Field(description="The verdict in one sentence, with the numbers.")
+
+    class Config:
+        strict = True
+        ordered = False
+
+
 MART_CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
     "province_totals": ProvinceTotals,
     "region_winners": RegionWinners,
+    "reconciliation": Reconciliation,
+    "tps_reconciliation": TpsReconciliation,
+    "outcome_risk": OutcomeRisk,
 }
