@@ -9,12 +9,16 @@ from pathlib import Path
 
 import click
 
-from flows.settings import DEFAULT_WAREHOUSE, DEMO_MIRROR, DEMO_WAREHOUSE, PROJECT_ROOT, Settings, prefect_environment
+from flows.settings import DEFAULT_REPORTS, DEFAULT_WAREHOUSE, DEMO_MIRROR, DEMO_WAREHOUSE, PROJECT_ROOT, Settings, prefect_environment
 
 EXAMPLES = """\b
 Examples:
   rekap demo
   rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15
+  rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15 \\
+            --internal ../shared/data/internal-count/kaltim-pilgub2024-claim-rudy-seno.csv \\
+            --official ../shared/data/kpu-rekap/kaltim-pilgub2024-dhasil-prov.csv
+  rekap report --format html
   rekap query "select * from province_totals"
   rekap query --format csv "select * from region_winners where level = 'kabkota'"
 """
@@ -24,39 +28,92 @@ TABLE_ROWS = 60
 
 @click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
-    """rekap: Indonesian election counts (SIREKAP exports) -> a DuckDB warehouse of
-    province totals and per-region winners, validated and versioned.
+    """rekap: Indonesian election counts (SIREKAP exports, internal counts, the official
+    recap) -> a DuckDB warehouse of province totals, per-region winners and their
+    reconciliation, validated and versioned.
 
     Every command has its own --help with an example.
     """
 
 
-@cli.command(short_help="Load SIREKAP mirrors/dumps and rebuild every table.", epilog="\b\nExample:\n  rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T01-00 \\\n            --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15")
-@click.option("--sirekap", "sirekap", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
+@cli.command(short_help="Load SIREKAP exports and count files, rebuild every table.", epilog="\b\nExamples:\n  rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T01-00 \\\n            --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15\n  rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15 \\\n            --internal ../shared/data/internal-count/kaltim-pilgub2024-claim-rudy-seno.csv \\\n            --official ../shared/data/kpu-rekap/kaltim-pilgub2024-dhasil-prov.csv")
+@click.option("--sirekap", "sirekap", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="A SIREKAP mirror folder or a .jsonl/.jsonl.gz dump; repeat for several, oldest first.")
+@click.option("--internal", "internal", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An internal count (CSV, XLSX or Parquet; TPS or region rows); repeatable.")
+@click.option("--official", "official", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An official recap (D.HASIL) spreadsheet (CSV, XLSX or Parquet); repeatable.")
+@click.option("--columns", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="TOML overriding how count-file columns are read, and naming their race (see flows/sources/count_columns.toml).")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None,
               help=f"DuckDB file to load into [default: $REKAP_WAREHOUSE or {DEFAULT_WAREHOUSE.relative_to(PROJECT_ROOT)}].")
 @click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024].")
-def run(sirekap: tuple[Path, ...], warehouse: Path | None, election_year: int | None) -> None:
-    """Load SIREKAP exports, validate them and rebuild every table (one Prefect flow run)."""
-    settings = Settings.from_env(sirekap=sirekap, warehouse=warehouse, election_year=election_year)
+def run(sirekap: tuple[Path, ...], internal: tuple[Path, ...], official: tuple[Path, ...], columns: Path | None,
+        warehouse: Path | None, election_year: int | None) -> None:  # fmt: skip
+    """Load SIREKAP exports and internal-count / official-recap files, validate them, rebuild every
+    table and the reconciliation report (one Prefect flow run).
+
+    A count file whose columns, values or codes cannot be read is not loaded at all; the run
+    says why and goes on with the rest.
+    """
+    if not (sirekap or internal or official):
+        raise click.UsageError("give at least one --sirekap, --internal or --official")
+    settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, columns=columns,
+                                 warehouse=warehouse, election_year=election_year)  # fmt: skip
     _run_flow(settings)
     _show_results(settings.warehouse)
 
 
-@cli.command(short_help="Generate the Kaltim 2024 demo mirror and run on it.", epilog="\b\nExample:\n  rekap demo --progress 1.0")
+@cli.command(short_help="Generate the Kaltim 2024 demo (SIREKAP, internal count, official recap) and run on it.", epilog="\b\nExample:\n  rekap demo --progress 1.0")
 @click.option("--progress", type=click.FloatRange(0, 1), default=0.964, show_default=True, help="Share of TPS published in the generated snapshot.")
 @click.option("--seed", type=int, default=2024, show_default=True, help="Random seed of the generator (same seed, same files).")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=DEMO_WAREHOUSE, show_default=True, help="DuckDB file for the demo.")
-@click.option("--mirror", type=click.Path(path_type=Path), default=DEMO_MIRROR, show_default=True, help="Where to write the generated SIREKAP mirror.")
-def demo(progress: float, seed: int, warehouse: Path, mirror: Path) -> None:
-    """Generate the built-in East Kalimantan 2024 governor demo and run the pipeline on it."""
-    from flows.sources.demo import generate_kaltim_mirror
+@click.option("--mirror", type=click.Path(path_type=Path), default=DEMO_MIRROR, show_default=True, help="Where to write the generated SIREKAP mirror (the count files go beside it).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORTS, show_default=True, help="Where to write the HTML report.")
+def demo(progress: float, seed: int, warehouse: Path, mirror: Path, out: Path) -> None:
+    """Generate the built-in East Kalimantan 2024 governor demo and run the pipeline on it: a
+    SIREKAP mirror at the given progress, a campaign's TPS-level internal count (a few percent of
+    TPS copied differently, a few TPS missing) and the official recap; then write the report."""
+    from flows.sources.demo import KALTIM_2024, generate_internal_count, generate_kaltim_mirror, write_official_recap
 
     manifest = generate_kaltim_mirror(mirror, progress=progress, seed=seed)
     click.echo(f"demo mirror: {manifest.files_written:,} files, {manifest.tps_published:,} of {manifest.tps_total:,} TPS published -> {mirror}")
-    _run_flow(Settings(warehouse=warehouse, sirekap=(mirror,)))
+    internal = generate_internal_count(KALTIM_2024, mirror.parent / "internal" / "kaltim-internal-count.csv", seed=seed)
+    click.echo(f"internal count: {internal.tps_counted:,} TPS ({len(internal.tps_missing)} missing, {len(internal.tps_differing)} copied differently, "
+               f"{len(internal.tps_resubmitted)} sent twice) -> {internal.path}")  # fmt: skip
+    official = write_official_recap(KALTIM_2024, mirror.parent / "kpu-rekap" / "kaltim-dhasil-prov.csv")
+    click.echo(f"official recap: {len(KALTIM_2024.kabkota)} kab/kota and the province total -> {official}")
+    _run_flow(Settings(warehouse=warehouse, sirekap=(mirror,), internal=(internal.path,), official=(official,)))
     _show_results(warehouse)
+    _write_report(warehouse, "html", out)
+
+
+@cli.command(short_help="Write the reconciliation report (md, html or csv).", epilog="\b\nExamples:\n  rekap report --format html\n  rekap report --format csv --out reports/csv --warehouse warehouse/demo.duckdb")
+@click.option("--format", "fmt", type=click.Choice(["md", "html", "csv"]), default="html", show_default=True,
+              help="md: Markdown; html: one self-contained file that opens offline; csv: the report's tables.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORTS, show_default=True, help="Folder to write into.")
+@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file to read [default: $REKAP_WAREHOUSE or warehouse/rekap.duckdb].")
+def report(fmt: str, out: Path, warehouse: Path | None) -> None:
+    """Write the reconciliation report a campaign lawyer or a journalist reads: each race's
+    leader, margin under each source and verdict; a per-kab/kota table with each source's
+    numbers; the discrepancies ranked by their effect on the margin; the data-quality summary."""
+    settings = Settings.from_env(warehouse=warehouse)
+    _write_report(settings.warehouse, fmt, out)
+
+
+def _write_report(warehouse: Path, fmt: str, out: Path) -> None:
+    import duckdb
+
+    from report.render import write_report
+    from warehouse.db import connect
+
+    try:
+        with connect(warehouse, read_only=True) as con:
+            written = write_report(con, fmt, out, str(warehouse))
+    except (duckdb.Error, FileNotFoundError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for path in written:
+        click.echo(f"report: {path}")
 
 
 @cli.command(short_help="Run SQL on the warehouse (read-only).", epilog="\b\nExamples:\n  rekap query \"select * from province_totals\"\n  rekap query --format json \"select * from runs\"\n  rekap query \"select table_name, column_name, comment from duckdb_columns() where table_name = 'region_winners'\"")
@@ -88,16 +145,24 @@ def _run_flow(settings: Settings) -> None:
     from flows.nightly import nightly
 
     try:
-        summary = nightly(list(settings.sirekap), settings.warehouse, settings.election_year)
+        summary = nightly(list(settings.sirekap), settings.warehouse, settings.election_year,
+                          list(settings.internal), list(settings.official), settings.columns)  # fmt: skip
     except Exception as exc:  # the flow has recorded the failure in `runs`; say why and stop
         raise click.ClickException(f"run failed: {exc}") from exc
-    load = summary.load
+    load, counts = summary.load, summary.counts
+    read, loaded, quarantined = load.records_read, load.records_loaded, load.records_quarantined
+    versions = load.versions_new
+    if counts is not None:
+        read, loaded, quarantined = read + counts.records_read, loaded + counts.records_loaded, quarantined + counts.records_quarantined
+        versions += counts.versions_new
     click.echo(
-        f"run {summary.run_id}: {load.records_read:,} records read, {load.records_loaded:,} loaded, "
-        f"{load.records_quarantined:,} quarantined; {load.versions_new:,} new versions; "
+        f"run {summary.run_id}: {read:,} records read, {loaded:,} loaded, "
+        f"{quarantined:,} quarantined; {versions:,} new versions; "
         f"{summary.models_built} models built, {summary.audits_passed} audits passed"
     )
-    if load.records_quarantined:
+    for message in counts.messages if counts is not None else ():
+        click.echo(f"  {message}")
+    if quarantined:
         click.echo("  see: rekap query \"select source_path, rule, reason from quarantine where run_id = '" + summary.run_id + "'\"")
 
 
@@ -115,10 +180,19 @@ def _show_results(warehouse: Path) -> None:
                       winner_votes, margin_votes, margin_pct, tie, tps_reported, tps_total
                from region_winners where level = 'kabkota' order by election, contest, region_code"""
         ).pl()
+        risk = con.execute(
+            """select election, contest, race_code, race_name, internal_leader as int_lead, sirekap_leader as srk_lead,
+                      official_leader as off_lead, internal_margin_votes as int_margin, sirekap_margin_votes as srk_margin,
+                      official_margin_votes as off_margin, votes_at_stake, verdict
+               from outcome_risk order by election, contest, race_code"""
+        ).pl()
     click.echo("\nProvince totals (province_totals)")
     click.echo(_table(totals))
     click.echo("\nKab/kota winners (region_winners, level = 'kabkota')")
     click.echo(_table(winners))
+    if not risk.is_empty():
+        click.echo("\nReconciliation per race (outcome_risk): leader and margin under each source, votes at stake, verdict")
+        click.echo(_table(risk))
     shown = warehouse.resolve()
     try:
         shown = shown.relative_to(Path.cwd())

@@ -1,4 +1,4 @@
-"""The nightly flow: pull raw exports -> validate -> load -> build models -> audit -> publish.
+"""The nightly flow: pull raw exports -> validate -> load -> build models -> audit -> report -> publish.
 
 Thin on purpose: each task opens the run's staging warehouse from its path and calls one plain
 function that tests call directly. Logic lives in flows/batch.py, schemas/, warehouse/.
@@ -15,11 +15,20 @@ from flows.settings import prefect_environment
 prefect_environment()
 
 from prefect import flow, get_run_logger, task  # noqa: E402  (Prefect reads its settings at import)
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
+from report.data import collect  # noqa: E402
+from report.render import render_markdown  # noqa: E402
 from warehouse import models, publish  # noqa: E402
+from warehouse.counts import CountLoadResult, ingest_counts  # noqa: E402
 from warehouse.db import connect, ensure_schema  # noqa: E402
 from warehouse.load import LoadResult, finish_run, ingest, new_run_id, start_run  # noqa: E402
+
+# Stable artifact keys: each run adds a new version under the same key, so the Prefect UI shows
+# the latest report and its history in one place.
+REPORT_ARTIFACT = "rekap-report"
+RACES_ARTIFACT = "rekap-races"
 
 
 @dataclass(frozen=True)
@@ -29,12 +38,22 @@ class RunSummary:
     load: LoadResult
     models_built: int
     audits_passed: int
+    counts: CountLoadResult | None = None
 
 
 @task(name="load sources", cache_policy=NO_CACHE)
 def load_task(staging: Path, run_id: str, sources: list[Path], election_year: int) -> LoadResult:
     with connect(staging) as con:
         return ingest(con, run_id, sources, election_year)
+
+
+@task(name="load count files", cache_policy=NO_CACHE)
+def counts_task(staging: Path, run_id: str, internal: list[Path], official: list[Path], columns: Path | None, election_year: int) -> CountLoadResult:
+    with connect(staging) as con:
+        result = ingest_counts(con, run_id, internal, official, columns, election_year)
+    for message in result.messages:
+        get_run_logger().warning(message)
+    return result
 
 
 @task(name="build models", cache_policy=NO_CACHE)
@@ -53,6 +72,14 @@ def audit_task(staging: Path) -> int:
     return len(results)
 
 
+@task(name="publish report", cache_policy=NO_CACHE)
+def report_task(staging: Path, warehouse: Path) -> None:
+    with connect(staging, read_only=True) as con:
+        report = collect(con, str(warehouse))
+    create_markdown_artifact(key=RACES_ARTIFACT, markdown=render_markdown(report, races_only=True), description="Leader, margin per source and verdict for every race")
+    create_markdown_artifact(key=REPORT_ARTIFACT, markdown=render_markdown(report), description="The reconciliation report: races, kab/kota, discrepancies, data quality")
+
+
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(staging: Path, warehouse: Path, run_id: str) -> None:
     with connect(staging) as con:
@@ -61,11 +88,21 @@ def publish_task(staging: Path, warehouse: Path, run_id: str) -> None:
 
 
 @flow(name="rekap-nightly", log_prints=True)
-def nightly(sirekap: list[Path], warehouse: Path, election_year: int = 2024) -> RunSummary:
-    """Load SIREKAP mirrors and dumps, rebuild every model, and publish the warehouse atomically."""
+def nightly(
+    sirekap: list[Path],
+    warehouse: Path,
+    election_year: int = 2024,
+    internal: list[Path] | None = None,
+    official: list[Path] | None = None,
+    columns: Path | None = None,
+) -> RunSummary:
+    """Load SIREKAP mirrors and dumps and count files, rebuild every model, publish the report
+    as artifacts and the warehouse atomically."""
     warehouse = Path(warehouse)
     run_id = new_run_id()
     sources = [Path(p) for p in sirekap]
+    internal = [Path(p) for p in internal or []]
+    official = [Path(p) for p in official or []]
     with publish.writer_lock(warehouse):
         staging = publish.begin(warehouse, run_id)
         try:
@@ -73,14 +110,17 @@ def nightly(sirekap: list[Path], warehouse: Path, election_year: int = 2024) -> 
                 ensure_schema(con)
                 start_run(con, run_id, [str(p.resolve()) for p in sources])
             loaded = load_task(staging, run_id, sources, election_year)
+            # After SIREKAP: a count file is checked against the regions and candidates loaded.
+            counted = counts_task(staging, run_id, internal, official, columns, election_year) if internal or official else None
             built = build_task(staging)
             audited = audit_task(staging)
+            report_task(staging, warehouse)
             publish_task(staging, warehouse, run_id)
         except BaseException as exc:
             # The last good warehouse stays published; only the failed run's row is added to it.
             publish.record_failed_run(warehouse, staging, run_id, f"{type(exc).__name__}: {exc}")
             publish.discard(staging)
             raise
-    summary = RunSummary(run_id, str(warehouse), loaded, built, audited)
+    summary = RunSummary(run_id, str(warehouse), loaded, built, audited, counted)
     get_run_logger().info("run finished: %s", asdict(summary))
     return summary

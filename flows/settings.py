@@ -10,6 +10,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "rekap.duckdb"
 DEMO_WAREHOUSE = PROJECT_ROOT / "warehouse" / "demo.duckdb"
 DEMO_MIRROR = PROJECT_ROOT / "demo" / "sirekap"
+DEMO_COUNTS = PROJECT_ROOT / "demo"  # the demo's internal count and official recap go beside its mirror
+DEFAULT_REPORTS = PROJECT_ROOT / "reports"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,9 @@ class Settings:
     warehouse: Path = DEFAULT_WAREHOUSE
     sirekap: tuple[Path, ...] = ()
     election_year: int = 2024
+    internal: tuple[Path, ...] = ()  # internal-count files (CSV, XLSX, Parquet)
+    official: tuple[Path, ...] = ()  # official recap (D.HASIL) files
+    columns: Path | None = None  # a TOML overriding flows/sources/count_columns.toml
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -36,8 +41,11 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "warehouse" in values:
             values["warehouse"] = Path(values["warehouse"])
-        if "sirekap" in values:
-            values["sirekap"] = tuple(Path(p) for p in values["sirekap"])
+        for key in ("sirekap", "internal", "official"):
+            if key in values:
+                values[key] = tuple(Path(p) for p in values[key])
+        if values.get("columns") is not None:
+            values["columns"] = Path(values["columns"])
         return cls(**values)
 
 

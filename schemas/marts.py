@@ -98,7 +98,7 @@ class Reconciliation(pa.DataFrameModel):
     internal_minus_sirekap: Optional[int] = pa.Field(nullable=True, description="internal_votes - sirekap_votes (null if either is null).")
     internal_minus_official: Optional[int] = pa.Field(nullable=True, description="internal_votes - official_votes (null if either is null).")
     sirekap_minus_official: Optional[int] = pa.Field(nullable=True, description="sirekap_votes - official_votes (null if either is null).")
-    status: str = pa.Field(isin=RECONCILIATION_STATUSES, description="mismatch: two complete sources disagree; missing_internal/missing_official/missing_sirekap: a source with numbers elsewhere in the race has none here for this candidate; partial: a source covers only part of the region's TPS (see coverage); match: all sources present agree. Checked in that order.")
+    status: str = pa.Field(isin=RECONCILIATION_STATUSES, description="mismatch: two complete sources disagree; missing_internal/missing_official/missing_sirekap: a source with numbers at this level of the race has none here for this candidate; partial: a source covers only part of the region's TPS (see coverage); match: all sources present agree. Checked in that order.")
     internal_vs_sirekap: Optional[str] = pa.Field(nullable=True, isin=PAIR_STATUSES, description="The pair alone: match, mismatch, or partial (either side incomplete); null if either has no number.")
     internal_vs_official: Optional[str] = pa.Field(nullable=True, isin=PAIR_STATUSES, description="The pair alone, as internal_vs_sirekap.")
     sirekap_vs_official: Optional[str] = pa.Field(nullable=True, isin=PAIR_STATUSES, description="The pair alone, as internal_vs_sirekap.")

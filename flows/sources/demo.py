@@ -223,15 +223,133 @@ def generate_mirror(spec: RaceSpec, out_dir: Path, progress: float = 0.964, seed
     `progress` is the share of TPS published: round(progress * TPS total) of them.
     """
     _validate(spec, progress)
+    tree, tps, rng = _draw(spec, seed)
+    _choose_published(spec, tree, tps, round(progress * len(tps)), rng)
+    return _write(spec, tree, tps, Path(out_dir))
+
+
+def _draw(spec: RaceSpec, seed: int) -> tuple[list["_Kab"], list["_Tps"], random.Random]:
+    """The race's complete count, TPS by TPS. The draws happen in this fixed order, and none
+    depends on `progress`; the returned generator continues the same sequence."""
     rng = random.Random(seed)
-    # The draws happen in this fixed order, and none depends on `progress`.
     tree = _layout(spec, rng)
     tps = [t for kab in tree for kec in kab.kecamatan for kel in kec.kelurahan for t in kel.tps]
     for kab_spec, kab in zip(spec.kabkota, tree):
         _draw_votes(spec, kab_spec, kab, rng)
     _draw_admin(spec, tps, rng)
-    _choose_published(spec, tree, tps, round(progress * len(tps)), rng)
-    return _write(spec, tree, tps, Path(out_dir))
+    return tree, tps, rng
+
+
+# --- The other two sources of the demo: an internal count and the official recap ---------------
+
+
+@dataclass
+class InternalCountManifest:
+    path: Path
+    rows: int  # submissions written
+    tps_counted: int  # distinct TPS in the file
+    tps_missing: list[str]  # TPS the witnesses did not report
+    tps_differing: dict[str, dict[str, int]]  # TPS -> candidate id -> internal minus the true count
+    tps_resubmitted: list[str]  # TPS with an earlier, different submission before the one that counts
+
+
+def generate_internal_count(
+    spec: RaceSpec,
+    path: Path,
+    seed: int = 2024,
+    differing_share: float = 0.03,
+    missing: int = 12,
+    resubmitted: int = 8,
+) -> InternalCountManifest:
+    """A campaign's TPS-level internal count of `spec`, as its witnesses would send it.
+
+    Starts from the complete count (the one the generated mirror and the official recap sum to),
+    then: `missing` TPS never reported; `differing_share` of the rest copied wrongly, mostly in
+    the campaign's favour (the last candidate, like the Rudy-Seno team's own claim) by a few to a
+    few dozen votes, sometimes a slip either way; `resubmitted` TPS sent twice, the earlier
+    submission different (a corrected typo): the later one counts. Wide CSV with suara_sah, DPT,
+    witness and time. Deterministic for a seed; its draws never touch the mirror's.
+    """
+    tree, tps, _ = _draw(spec, seed)
+    rng = random.Random(f"{seed}/internal")
+    ids = [c.candidate_id for c in spec.candidates]
+    favoured = len(ids) - 1
+    codes = [t.code for t in tps]
+    gone = set(rng.sample(codes, missing))
+    reported = [t for t in tps if t.code not in gone]
+    wrong = set(rng.sample([t.code for t in reported], round(differing_share * len(reported))))
+    again = set(rng.sample([t.code for t in reported if t.code not in wrong], resubmitted))
+    differing: dict[str, dict[str, int]] = {}
+    lines = []
+    header = ["kode_tps", *(f"suara_paslon_{c.nomor_urut:02d}" for c in spec.candidates), "suara_sah", "suara_tidak_sah", "dpt", "saksi", "dikirim"]
+    for t in reported:
+        votes = list(t.votes)
+        if t.code in wrong:
+            if rng.random() < 0.7:
+                votes[favoured] += rng.randint(3, 40)
+            else:
+                c = rng.randrange(len(ids))
+                votes[c] = max(0, votes[c] + rng.choice([-1, 1]) * rng.randint(1, 15))
+            differing[t.code] = {ids[i]: votes[i] - t.votes[i] for i in range(len(ids)) if votes[i] != t.votes[i]}
+            if not differing[t.code]:
+                del differing[t.code]
+        sent = 13 * 60 + rng.randint(0, 7 * 60)  # minutes after midnight on election day
+        witness = f"SAKSI-{t.code[-7:]}"
+        if t.code in again:
+            typo = list(votes)
+            typo[rng.randrange(len(ids))] += rng.choice([-10, 10, 100])
+            typo = [max(0, v) for v in typo]
+            lines.append(_internal_line(t, typo, witness, sent - rng.randint(20, 90)))
+        lines.append(_internal_line(t, votes, witness, sent))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(",".join(header) + "\n")
+        for line in lines:
+            f.write(",".join(str(v) for v in line) + "\n")
+    return InternalCountManifest(path, len(lines), len(reported), sorted(gone), differing, sorted(again))
+
+
+def _internal_line(t: "_Tps", votes: list[int], witness: str, minutes: int) -> list:
+    sent = f"2024-11-27 {minutes // 60:02d}:{minutes % 60:02d}"
+    return [t.code, *votes, sum(votes), t.admin["suara_tidak_sah"], t.admin["pemilih_dpt_j"], witness, sent]
+
+
+def write_official_recap(spec: RaceSpec, path: Path) -> Path:
+    """The D.HASIL provincial recap of `spec` as transcribed spreadsheets have it: one row per
+    kab/kota, one column per pair named beside its ballot number, a winner column and a total
+    row under the province's code."""
+    labels = [f"{_pair_label(c.name)}_{c.nomor_urut:02d}" for c in spec.candidates]
+    ids = [c.candidate_id for c in spec.candidates]
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(",".join(["kode_kab", "nama", *labels, "winner"]) + "\n")
+        for kab in spec.kabkota:
+            votes = [kab.votes[i] for i in ids]
+            f.write(",".join([kab.code, kab.name, *map(str, votes), _winner(spec, votes)]) + "\n")
+        totals = [sum(k.votes[i] for k in spec.kabkota) for i in ids]
+        f.write(",".join([spec.province_code, f"{spec.province_name} (TOTAL)", *map(str, totals), _winner(spec, totals)]) + "\n")
+    return path
+
+
+def _pair_label(name: str) -> str:
+    """'Dr. Ir. H. ISRAN NOOR, M.Si. - H. HADI MULYADI' -> 'isran_hadi': each person's first name, titles dropped."""
+    titles = {"h", "hj", "dr", "drs", "ir", "prof", "kh", "st", "sh", "se"}
+    firsts = []
+    for person in name.split(" - "):
+        for word in person.replace(",", " ").split():
+            bare = word.strip(".").lower()
+            if bare and "." not in word and bare not in titles and bare.isalpha():
+                firsts.append(bare)
+                break
+    return "_".join(firsts) or "paslon"
+
+
+def _winner(spec: RaceSpec, votes: list[int]) -> str:
+    top = max(votes)
+    leaders = [c.nomor_urut for c, v in zip(spec.candidates, votes) if v == top]
+    return f"{leaders[0]:02d}" if len(leaders) == 1 else "tie"
 
 
 @dataclass

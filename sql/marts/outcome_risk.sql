@@ -117,7 +117,12 @@ judged as (
             when staked.margin_votes = staked.official_margin_votes then 'official'
             when staked.margin_votes = staked.sirekap_margin_votes then 'sirekap'
             when staked.margin_votes = staked.internal_margin_votes then 'internal'
-        end as margin_source
+        end as margin_source,
+        case
+            when staked.margin_votes = staked.official_margin_votes then 'official recap'
+            when staked.margin_votes = staked.sirekap_margin_votes then 'SIREKAP'
+            when staked.margin_votes = staked.internal_margin_votes then 'internal count'
+        end as margin_label
     from staked
 ),
 
@@ -163,8 +168,8 @@ final as (
             when judged.sources_without_leader > 0 or judged.margin_votes is null
                 then format('{} of {} source(s) name no leader (a tie, or a candidate without a number)', judged.sources_without_leader, judged.sources)
             when judged.votes_at_stake > judged.margin_votes
-                then format('{:,} votes at stake exceed the smallest margin, {:,} ({})', judged.votes_at_stake, judged.margin_votes, judged.margin_source)
-            else format('{:,} votes at stake are fewer than the smallest margin, {:,} ({})', judged.votes_at_stake, judged.margin_votes, judged.margin_source)
+                then format('{:,} votes at stake exceed the smallest margin, {:,} ({})', judged.votes_at_stake, judged.margin_votes, judged.margin_label)
+            else format('{:,} votes at stake are fewer than the smallest margin, {:,} ({})', judged.votes_at_stake, judged.margin_votes, judged.margin_label)
         end as verdict_reason
     from judged
     inner join contests on contests.contest = judged.contest

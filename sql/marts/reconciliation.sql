@@ -1,7 +1,7 @@
 -- reconciliation: one row per election x contest x region x candidate, at every level where at least two sources (internal count, SIREKAP, official recap) have a number for the region.
 -- Status, most alarming first: mismatch (two complete sources disagree), missing_internal /
--- missing_official / missing_sirekap (a source that has numbers in this race has none for this
--- candidate here: unknown, never zero), partial (a source covers only part of the region's TPS;
+-- missing_official / missing_sirekap (a source that has numbers at this level of the race has
+-- none for this candidate here: unknown, never zero), partial (a source covers only part of the region's TPS;
 -- coverage says how much), match. Columns are documented in schemas/marts.py (Reconciliation).
 with source_votes as (
     select * from int_source_votes
@@ -26,8 +26,9 @@ region_sources as (
 ),
 
 race_sources as (
-    -- A source "in play" in a race has a number somewhere in it; only such a source can be missing.
-    select distinct election, contest, race_code, source
+    -- A source is "in play" at a level of a race when it has a number for some region at that level;
+    -- only then can it be missing. A kab/kota recap is not missing at the TPS.
+    select distinct election, contest, race_code, level, source
     from source_votes
 ),
 
@@ -65,11 +66,11 @@ in_play as (
     select
         pivoted.*,
         exists (select 1 from race_sources where race_sources.election = pivoted.election and race_sources.contest = pivoted.contest
-                and race_sources.race_code = pivoted.race_code and race_sources.source = 'internal') as internal_in_play,
+                and race_sources.race_code = pivoted.race_code and race_sources.level = pivoted.level and race_sources.source = 'internal') as internal_in_play,
         exists (select 1 from race_sources where race_sources.election = pivoted.election and race_sources.contest = pivoted.contest
-                and race_sources.race_code = pivoted.race_code and race_sources.source = 'sirekap') as sirekap_in_play,
+                and race_sources.race_code = pivoted.race_code and race_sources.level = pivoted.level and race_sources.source = 'sirekap') as sirekap_in_play,
         exists (select 1 from race_sources where race_sources.election = pivoted.election and race_sources.contest = pivoted.contest
-                and race_sources.race_code = pivoted.race_code and race_sources.source = 'official') as official_in_play
+                and race_sources.race_code = pivoted.race_code and race_sources.level = pivoted.level and race_sources.source = 'official') as official_in_play
     from pivoted
 ),
 
