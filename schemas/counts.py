@@ -39,7 +39,7 @@ class _CountRow(pa.DataFrameModel):
     version_id: str = pa.Field(description="The file version (raw_count_files.version_id).")
     row_number: int = pa.Field(ge=2, description="Row in the file, counting the header as row 1 (a long-form submission: its first row).")
     code: str = pa.Field(str_matches=CODE, description="Region or TPS code (2, 4, 6, 10 or 13 digits), as SIREKAP writes it.")
-    level: str = pa.Field(isin=LEVELS, description="Region level, from the code's length.")
+    level: Optional[str] = pa.Field(nullable=True, isin=LEVELS, description="Region level, from the code's length (null only beside a malformed code, which the code rule refuses).")
     name: Optional[str] = pa.Field(nullable=True, description="The row's name as the file gives it (display only; codes join).")
     is_total: bool = pa.Field(description="The recap's total row (its code contains every other row's code).")
     submitted_at: Optional[Annotated[pl.Datetime, "us", None]] = pa.Field(nullable=True, description="When the row was submitted or reported, as the file says.")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import zipfile
+from xml.sax.saxutils import escape
+
 import orjson
 
 from flows.settings import PROJECT_ROOT
@@ -21,6 +24,47 @@ CLAIM = SHARED_DATA / "internal-count" / "kaltim-pilgub2024-claim-rudy-seno.csv"
 def write_json(path: Path, payload) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(payload if isinstance(payload, bytes) else orjson.dumps(payload))
+    return path
+
+
+def write_xlsx(path: Path, rows: list[list]) -> Path:
+    """A minimal one-sheet .xlsx (the Office Open XML parts a reader needs), so tests need no writer library.
+
+    Numbers become numeric cells, text inline strings, None an absent cell."""
+
+    def column(index: int) -> str:
+        name, index = "", index + 1
+        while index:
+            index, rest = divmod(index - 1, 26)
+            name = chr(65 + rest) + name
+        return name
+
+    def cell(r: int, c: int, value) -> str:
+        ref = f"{column(c)}{r + 1}"
+        if value is None:
+            return ""
+        if isinstance(value, (int, float)):
+            return f'<c r="{ref}"><v>{value}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rels = "http://schemas.openxmlformats.org/package/2006/relationships"
+    doc = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    sheet = f'<worksheet xmlns="{main}"><sheetData>' + "".join(
+        f'<row r="{i + 1}">' + "".join(cell(i, j, v) for j, v in enumerate(row)) + "</row>" for i, row in enumerate(rows)
+    ) + "</sheetData></worksheet>"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("[Content_Types].xml",
+                   '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+                   '<Default Extension="xml" ContentType="application/xml"/>'
+                   '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+                   '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>')  # fmt: skip
+        z.writestr("_rels/.rels", f'<Relationships xmlns="{rels}"><Relationship Id="rId1" Type="{doc}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        z.writestr("xl/workbook.xml", f'<workbook xmlns="{main}" xmlns:r="{doc}"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{rels}"><Relationship Id="rId1" Type="{doc}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
     return path
 
 
