@@ -76,8 +76,9 @@ def test_a_dump_loads_like_the_mirror_and_its_bad_line_is_quarantined(rekap, tmp
 
 def test_demo_at_full_progress_reproduces_the_official_recap(rekap, tmp_path: Path) -> None:
     warehouse = tmp_path / "demo.duckdb"
-    result = rekap("demo", "--progress", "1.0", "--warehouse", warehouse, "--mirror", tmp_path / "mirror")
+    result = rekap("demo", "--progress", "1.0", "--warehouse", warehouse, "--mirror", tmp_path / "mirror", "--out", tmp_path / "reports")
     assert "Province totals" in result.output and "Kab/kota winners" in result.output
+    assert f"report: {tmp_path / 'reports' / 'rekap-report.html'}" in result.output
     assert "rekap query --warehouse" in result.output.replace(".venv/bin/rekap", "rekap")
 
     with OFFICIAL_RECAP.open() as f:
@@ -90,8 +91,22 @@ def test_demo_at_full_progress_reproduces_the_official_recap(rekap, tmp_path: Pa
 
 def test_demo_defaults_publish_964_percent_of_tps(rekap, tmp_path: Path) -> None:
     warehouse = tmp_path / "demo.duckdb"
-    rekap("demo", "--warehouse", warehouse, "--mirror", tmp_path / "mirror")
+    result = rekap("demo", "--warehouse", warehouse, "--mirror", tmp_path / "mirror", "--out", tmp_path / "reports")
     got = invoke("query", "--warehouse", warehouse, "--format", "csv",
                  "select distinct tps_reported, tps_total, progress_pct from province_totals")  # fmt: skip
     # 96.4% of 6,274 TPS = 6,048.1 -> 6,048 published.
     assert got.output.split() == ["tps_reported,tps_total,progress_pct", "6048,6274,96.4"]
+    # The whole story: the internal count (12 TPS missing, 3% of the rest copied differently) and the
+    # official recap beside SIREKAP; the governor race stays safe.
+    assert "internal count: 6,262 TPS (12 missing, 188 copied differently, 8 sent twice)" in result.output
+    statuses = invoke("query", "--warehouse", warehouse, "--format", "csv",
+                      "select status, count(distinct tps_code) as tps from tps_reconciliation group by status order by status")  # fmt: skip
+    # 188 TPS copied differently: those SIREKAP has published are mismatches, the rest are missing_sirekap
+    # with the 226 unpublished TPS; the 12 TPS the witnesses never sent are missing_internal if published.
+    counts = dict(line.split(",") for line in statuses.output.split()[1:])
+    assert int(counts["mismatch"]) <= 188 and int(counts["missing_sirekap"]) <= 226 and int(counts["missing_internal"]) <= 12
+    published = invoke("query", "--warehouse", warehouse, "--format", "csv",
+                       "select count(distinct tps_code) as tps from tps_reconciliation where sirekap_published")  # fmt: skip
+    assert published.output.split() == ["tps", "6048"]
+    verdict = invoke("query", "--warehouse", warehouse, "--format", "csv", "select verdict from outcome_risk where contest = 'pkwkp'")
+    assert verdict.output.split() == ["verdict", "safe"]

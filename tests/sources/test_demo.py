@@ -329,3 +329,43 @@ def test_builtin_spec_matches_the_facts():
     assert sum(len(k.kecamatan) for k in KALTIM_2024.kabkota) == KECAMATAN_TOTAL
     builtin = {k.code: (k.votes[ISRAN], k.votes[RUDY], sum(c.tps for c in k.kecamatan)) for k in KALTIM_2024.kabkota}
     assert builtin == OFFICIAL
+
+
+# --- The demo's other sources: the internal count and the official recap ---------------------------
+
+
+def test_official_recap_is_the_dhasil_as_transcribed(tmp_path):
+    import csv
+
+    from flows.sources.demo import write_official_recap
+    from tests.shared import OFFICIAL_RECAP
+
+    path = write_official_recap(KALTIM_2024, tmp_path / "recap.csv")
+    with path.open() as mine, OFFICIAL_RECAP.open() as real:
+        assert list(csv.DictReader(mine)) == list(csv.DictReader(real))
+
+
+def test_internal_count_differs_from_the_complete_count_where_it_says(full, full_tps, tmp_path):
+    import csv
+
+    from flows.sources.demo import generate_internal_count
+
+    manifest = generate_internal_count(KALTIM_2024, tmp_path / "internal.csv")
+    with manifest.path.open() as f:
+        rows = list(csv.DictReader(f))
+    latest = {}
+    for row in rows:  # a TPS sent twice: the later line is the one that counts
+        if row["kode_tps"] not in latest or row["dikirim"] > latest[row["kode_tps"]]["dikirim"]:
+            latest[row["kode_tps"]] = row
+    assert len(rows) == manifest.rows == len(latest) + len(manifest.tps_resubmitted)
+    assert len(latest) == manifest.tps_counted == TPS_TOTAL - 12
+    assert set(manifest.tps_missing) == set(full_tps) - set(latest)
+    assert len(manifest.tps_differing) == round(0.03 * manifest.tps_counted)
+    for code, row in latest.items():
+        chart = full_tps[code]["tungsura"]["chart"]
+        delta = {cid: int(row[f"suara_paslon_{n:02d}"]) - chart[cid] for cid, n in ((ISRAN, 1), (RUDY, 2))}
+        assert {c: d for c, d in delta.items() if d} == manifest.tps_differing.get(code, {}), code
+        assert int(row["suara_sah"]) == int(row["suara_paslon_01"]) + int(row["suara_paslon_02"])
+    # Same seed, same file.
+    again = generate_internal_count(KALTIM_2024, tmp_path / "again.csv")
+    assert again.path.read_bytes() == manifest.path.read_bytes()
