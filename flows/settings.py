@@ -19,11 +19,13 @@ class Settings:
     `election_year` turns the mirror's `pilkada`/`pemilu` folder into an election id
     (`pilkada2024`): SIREKAP paths do not carry the year, and the publisher's `ts` is not
     trusted for anything but display.
+    `rules` names the data-quality rule pack (None: schemas/rules.toml).
     """
 
     warehouse: Path = DEFAULT_WAREHOUSE
     sirekap: tuple[Path, ...] = ()
     election_year: int = 2024
+    rules: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -33,11 +35,15 @@ class Settings:
             values["warehouse"] = Path(env["REKAP_WAREHOUSE"])
         if "REKAP_ELECTION_YEAR" in env:
             values["election_year"] = int(env["REKAP_ELECTION_YEAR"])
+        if env.get("REKAP_RULES"):
+            values["rules"] = Path(env["REKAP_RULES"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "warehouse" in values:
             values["warehouse"] = Path(values["warehouse"])
         if "sirekap" in values:
             values["sirekap"] = tuple(Path(p) for p in values["sirekap"])
+        if "rules" in values:
+            values["rules"] = Path(values["rules"])
         return cls(**values)
 
 
