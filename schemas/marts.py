@@ -13,6 +13,15 @@ import polars as pl
 
 LEVELS = ["nasional", "provinsi", "kabkota", "kecamatan", "kelurahan", "tps"]
 SOURCE_KINDS = ["node", "parent_table", "tps_rollup"]
+CODE = r"^(0|\d{2}|\d{4}|\d{6}|\d{10}|\d{13})$"
+SEVERITIES = ["error", "warning", "info"]
+RULE_CATEGORIES = ["arithmetic", "plausibility", "withheld", "rollup", "psu", "reference"]
+COMPLETENESS = ["complete", "chart_only", "admin_only", "empty"]
+TPS_STATUSES = ["valid", "flagged", "incomplete", "empty"]
+
+
+class _Flagged(pa.DataFrameModel):
+    tps_flagged: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS under the region (the TPS itself at level tps) that break an error-level data-quality rule (see anomalies, tps_status); null where no TPS file under the region is loaded. Flagged TPS stay in every total.")
 
 
 class _Provenance(pa.DataFrameModel):
@@ -25,7 +34,7 @@ class _Provenance(pa.DataFrameModel):
     source_run_id: Optional[str] = pa.Field(nullable=True, description="The run that observed that file (runs.run_id).")
 
 
-class ProvinceTotals(_Provenance):
+class ProvinceTotals(_Flagged, _Provenance):
     """province_totals: one row per election x contest x province x candidate."""
 
     election: str = pa.Field(description="Election id, e.g. pilkada2024, pemilu2024.")
@@ -38,13 +47,14 @@ class ProvinceTotals(_Provenance):
     votes: Optional[int] = pa.Field(nullable=True, ge=0, description="Votes as published; null = no data (never zero).")
     share_pct: Optional[float] = pa.Field(nullable=True, ge=0, le=100, description="100 x votes / all candidates' votes in the province, 2 decimals.")
     rank: Optional[int] = pa.Field(nullable=True, ge=1, description="1 = most votes; equal votes share a rank.")
+    votes_flagged: Optional[int] = pa.Field(nullable=True, ge=0, description="This candidate's votes in the loaded TPS files under the province that break an error-level rule: how much of the count rests on doubtful TPS. Null where no TPS file under the province is loaded.")
 
     class Config:
         strict = True
         ordered = False
 
 
-class RegionWinners(_Provenance):
+class RegionWinners(_Flagged, _Provenance):
     """region_winners: one row per election x contest x region, at every level inside the race."""
 
     election: str = pa.Field(description="Election id.")
@@ -67,13 +77,93 @@ class RegionWinners(_Provenance):
     valid_votes: Optional[int] = pa.Field(nullable=True, ge=0, description="Sum of all candidates' votes in the region; null = no data.")
     tie: Optional[bool] = pa.Field(nullable=True, description="Two or more candidates share the most votes; null without counts.")
     tied_nomor_urut: Optional[Annotated[pl.List, pl.Int64]] = pa.Field(nullable=True, description="Ballot numbers sharing first place, on a tie.")
+    votes_flagged: Optional[int] = pa.Field(nullable=True, ge=0, description="All candidates' votes in the loaded TPS files under the region that break an error-level rule, to set against margin_votes. Null where no TPS file under the region is loaded.")
 
     class Config:
         strict = True
         ordered = False
 
 
+class _Snapshot(pa.DataFrameModel):
+    source_ts: Optional[str] = pa.Field(nullable=True, description="The publisher's ts of the version the finding was read from (a claim, not an ordering).")
+    images: Optional[Annotated[pl.List, pl.Utf8]] = pa.Field(nullable=True, description="TPS: URLs of the C.HASIL form photos in that version, to check the numbers by eye (null slots kept).")
+    snapshot: Optional[str] = pa.Field(nullable=True, description="The snapshot the version was last read in: a dump file, or the mirror folder above <election>/hhcw/.")
+    source_file: Optional[str] = pa.Field(nullable=True, description="The file the version was last read from.")
+    source_run_id: Optional[str] = pa.Field(nullable=True, description="The run that last read it (runs.run_id).")
+    version_id: str = pa.Field(description="The node version the finding was read from (raw_documents.version_id); for a table row's code, the parent's version.")
+
+
+class Anomalies(_Snapshot):
+    """anomalies: one row per election x contest x node x broken rule."""
+
+    election: str = pa.Field(description="Election id, e.g. pemilu2024.")
+    contest: str = pa.Field(description="Contest, e.g. ppwp, pkwkp, pkwkk.")
+    level: str = pa.Field(isin=LEVELS, description="Level of the node: nasional ... tps.")
+    code: str = pa.Field(str_matches=CODE, description="Region or TPS code of the node (or of a parent's table row) the finding is about.")
+    region_name: Optional[str] = pa.Field(nullable=True, description="Region name from the loaded region lists ('TPS 001' for a TPS).")
+    rule_id: str = pa.Field(description="The rule broken (ref_rules, schemas/rules.toml).")
+    category: str = pa.Field(isin=RULE_CATEGORIES, description="arithmetic (C1 form sums), plausibility, withheld, rollup, psu or reference.")
+    severity: str = pa.Field(isin=SEVERITIES, description="error, warning or info, from the rule pack. Error-level findings count in votes_flagged / tps_flagged.")
+    observed: Optional[str] = pa.Field(nullable=True, description="What the node publishes, as text (e.g. the candidate sum, the counts above the cap).")
+    expected: Optional[str] = pa.Field(nullable=True, description="What the rule expected, as text (e.g. suara_sah, the cap, the parent's row).")
+    message_id: str = pa.Field(description="The finding in Indonesian (the rule pack's message_id with observed and expected filled in).")
+    message_en: str = pa.Field(description="The finding in English.")
+
+    class Config:
+        strict = True
+        ordered = False
+        unique = ["election", "contest", "code", "rule_id"]
+
+
+class TpsStatus(_Snapshot):
+    """tps_status: one row per election x contest x TPS loaded."""
+
+    election: str = pa.Field(description="Election id.")
+    contest: str = pa.Field(description="Contest.")
+    tps_code: str = pa.Field(str_matches=r"^\d{13}$", description="13-digit TPS code (kelurahan code + TPS number).")
+    kelurahan_code: str = pa.Field(str_matches=r"^\d{10}$", description="Kelurahan/desa of the TPS.")
+    kecamatan_code: str = pa.Field(str_matches=r"^\d{6}$", description="Kecamatan of the TPS.")
+    kabkota_code: str = pa.Field(str_matches=r"^\d{4}$", description="Kabupaten/kota of the TPS.")
+    province_code: str = pa.Field(str_matches=r"^\d{2}$", description="Province of the TPS.")
+    completeness: str = pa.Field(isin=COMPLETENESS, description="Blocks in the reported version: complete (chart and administrasi), chart_only, admin_only, empty (neither). A withheld chart counts as missing.")
+    status: str = pa.Field(isin=TPS_STATUSES, description="flagged (breaks an error- or warning-level rule), else empty, incomplete (one block missing) or valid.")
+    rules_broken: Annotated[pl.List, pl.Utf8] = pa.Field(description="Every enabled rule the TPS breaks, any severity (details in anomalies).")
+    error_flagged: bool = pa.Field(description="Breaks an error-level rule: its votes count in votes_flagged.")
+    votes: Optional[int] = pa.Field(nullable=True, ge=0, description="Sum of the candidates' votes in the reported chart; null = no chart (no data, not zero). Always part of the totals.")
+    withheld: bool = pa.Field(description="The latest version read withholds the counts (all 0); the counts shown are the earlier version's.")
+    psu: Optional[str] = pa.Field(nullable=True, description="Re-vote marker of the reported version (Reguler/null for a normal count).")
+
+    class Config:
+        strict = True
+        ordered = False
+        unique = ["election", "contest", "tps_code"]
+
+
+class DataQuality(pa.DataFrameModel):
+    """data_quality: one row per election x contest x region x rule checked on the TPS under it."""
+
+    election: str = pa.Field(description="Election id.")
+    contest: str = pa.Field(description="Contest.")
+    level: str = pa.Field(isin=LEVELS[:-1], description="Level of the region: nasional, provinsi, kabkota, kecamatan or kelurahan.")
+    region_code: str = pa.Field(str_matches=CODE, description="Region code (0 = the nation).")
+    region_name: Optional[str] = pa.Field(nullable=True, description="Region name from the loaded region lists or the built-in province names.")
+    rule_id: str = pa.Field(description="The rule (ref_rules, schemas/rules.toml).")
+    category: str = pa.Field(isin=RULE_CATEGORIES, description="Rule category.")
+    severity: str = pa.Field(isin=SEVERITIES, description="Rule severity from the rule pack.")
+    tps_checked: int = pa.Field(ge=1, description="TPS under the region the rule could be checked on (it needs the fields it reads: missing is not zero).")
+    tps_flagged: int = pa.Field(ge=0, description="Of those, TPS that break the rule.")
+    votes_in_flagged_tps: int = pa.Field(ge=0, description="Candidates' votes in the flagged TPS (reported charts); they stay in every total.")
+
+    class Config:
+        strict = True
+        ordered = False
+        unique = ["election", "contest", "region_code", "rule_id"]
+
+
 MART_CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
     "province_totals": ProvinceTotals,
     "region_winners": RegionWinners,
+    "anomalies": Anomalies,
+    "tps_status": TpsStatus,
+    "data_quality": DataQuality,
 }
