@@ -10,16 +10,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from flows.settings import prefect_environment
+from flows.settings import Settings, prefect_environment
 
 prefect_environment()
 
 from prefect import flow, get_run_logger, task  # noqa: E402  (Prefect reads its settings at import)
+from prefect.artifacts import create_markdown_artifact  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from warehouse import models, publish  # noqa: E402
 from warehouse.db import connect, ensure_schema  # noqa: E402
 from warehouse.load import LoadResult, finish_run, ingest, new_run_id, start_run  # noqa: E402
+from warehouse.quality import quality_summary  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,9 @@ def load_task(staging: Path, run_id: str, sources: list[Path], election_year: in
 
 
 @task(name="build models", cache_policy=NO_CACHE)
-def build_task(staging: Path) -> int:
+def build_task(staging: Path, rules: Path | None = None) -> int:
     with connect(staging) as con:
-        return len(models.build(con))
+        return len(models.build(con, rules_path=rules))
 
 
 @task(name="run audits", cache_policy=NO_CACHE)
@@ -53,6 +55,14 @@ def audit_task(staging: Path) -> int:
     return len(results)
 
 
+@task(name="data-quality report", cache_policy=NO_CACHE)
+def quality_task(staging: Path) -> str:
+    with connect(staging) as con:
+        report = quality_summary(con)
+    create_markdown_artifact(key="rekap-data-quality", markdown=report, description="Data-quality findings per rule")
+    return report
+
+
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(staging: Path, warehouse: Path, run_id: str) -> None:
     with connect(staging) as con:
@@ -61,9 +71,13 @@ def publish_task(staging: Path, warehouse: Path, run_id: str) -> None:
 
 
 @flow(name="rekap-nightly", log_prints=True)
-def nightly(sirekap: list[Path], warehouse: Path, election_year: int = 2024) -> RunSummary:
-    """Load SIREKAP mirrors and dumps, rebuild every model, and publish the warehouse atomically."""
+def nightly(sirekap: list[Path], warehouse: Path, election_year: int = 2024, rules: Path | None = None) -> RunSummary:
+    """Load SIREKAP mirrors and dumps, rebuild every model, and publish the warehouse atomically.
+
+    `rules`: the data-quality rule pack; None takes REKAP_RULES, else schemas/rules.toml.
+    """
     warehouse = Path(warehouse)
+    rules = rules if rules is not None else Settings.from_env().rules
     run_id = new_run_id()
     sources = [Path(p) for p in sirekap]
     with publish.writer_lock(warehouse):
@@ -73,8 +87,9 @@ def nightly(sirekap: list[Path], warehouse: Path, election_year: int = 2024) -> 
                 ensure_schema(con)
                 start_run(con, run_id, [str(p.resolve()) for p in sources])
             loaded = load_task(staging, run_id, sources, election_year)
-            built = build_task(staging)
+            built = build_task(staging, rules)
             audited = audit_task(staging)
+            print(quality_task(staging))
             publish_task(staging, warehouse, run_id)
         except BaseException as exc:
             # The last good warehouse stays published; only the failed run's row is added to it.
