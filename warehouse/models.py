@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from schemas.marts import MART_CONTRACTS
 from schemas.rules import RulePack, load_rules
+from warehouse.checkpoints import pause_point
 from warehouse.db import comment_table
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
@@ -133,7 +134,11 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     load_rule_pack(con, pack)
     load_seeds(con, sql_dir)
     models = discover(sql_dir)
+    marts_begun = False
     for model in models:
+        if model.layer == "marts" and not marts_begun:
+            marts_begun = True
+            pause_point("models")  # staging and intermediate built, marts not yet
         try:
             con.execute(f"create or replace table {model.name} as\n{model.sql}")
         except duckdb.Error as exc:
