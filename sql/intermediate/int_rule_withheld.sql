@@ -23,7 +23,8 @@ reported_versions as (
         reported.election,
         reported.contest,
         reported.code,
-        versions.vote_sum,
+        -- The node's own total: its chart, else its table rows (pkwkk's province file has no chart).
+        coalesce(versions.chart_votes, versions.table_votes) as votes,
         versions.progress_reported,
         versions.progress_total,
         versions.source_ts
@@ -45,7 +46,7 @@ final as (
         case
             when not latest.withheld then null
             when reported_versions.code is null then 'nothing: no earlier counts (no data)'
-            else 'the earlier version with ' || coalesce(cast(reported_versions.vote_sum as varchar), 'no') || ' votes at progress '
+            else 'the earlier version with ' || coalesce(cast(reported_versions.votes as varchar), 'no') || ' votes at progress '
                 || coalesce(cast(reported_versions.progress_reported as varchar), '?') || '/' || coalesce(cast(reported_versions.progress_total as varchar), '?')
                 || ' (ts ' || coalesce(reported_versions.source_ts, '?') || ')'
         end as expected

@@ -51,16 +51,18 @@ observed as (
 ),
 
 all_counts as (
-    select version_id, votes from node_votes
+    select version_id, 'chart' as block, votes from node_votes
     union all
-    select version_id, votes from child_votes
+    select version_id, 'table' as block, votes from child_votes
 ),
 
 counts as (
     select
         all_counts.version_id,
         count(*) as candidate_counts,
-        sum(all_counts.votes) as vote_sum
+        sum(all_counts.votes) as vote_sum,
+        sum(all_counts.votes) filter (where all_counts.block = 'chart') as chart_votes,
+        sum(all_counts.votes) filter (where all_counts.block = 'table') as table_votes
     from all_counts
     group by all_counts.version_id
 ),
@@ -82,6 +84,8 @@ versions as (
         nodes.images,
         coalesce(counts.candidate_counts, 0) as candidate_counts,
         counts.vote_sum,
+        counts.chart_votes,
+        counts.table_votes,
         observed.observed_seq,
         observed.run_id,
         observed.source_file,
@@ -123,7 +127,10 @@ final as (
         sequenced.progress_reported,
         sequenced.images,
         cast(sequenced.candidate_counts as bigint) as candidate_counts,
+        -- Every count in the version, chart and table rows together: only its sign means anything.
         cast(sequenced.vote_sum as bigint) as vote_sum,
+        cast(sequenced.chart_votes as bigint) as chart_votes,
+        cast(sequenced.table_votes as bigint) as table_votes,
         sequenced.earlier_had_votes,
         coalesce(
             sequenced.candidate_counts > 0
