@@ -160,10 +160,78 @@ class DataQuality(pa.DataFrameModel):
         unique = ["election", "contest", "region_code", "rule_id"]
 
 
+class NodeHistory(pa.DataFrameModel):
+    """node_history: one row per election x contest x node x spell of one version."""
+
+    election: str = pa.Field(description="Election id.")
+    contest: str = pa.Field(description="Contest.")
+    level: str = pa.Field(isin=LEVELS, description="Region level of the node.")
+    code: str = pa.Field(description="Node code (region or TPS).")
+    spell: int = pa.Field(ge=1, description="1, 2, ...: the node's spells in observation order (a version seen again after another starts a new spell).")
+    version_id: str = pa.Field(description="The version (raw_documents.version_id) the node published during the spell.")
+    valid_from: pl.Datetime = pa.Field(description="When rekap first observed this version in the spell (UTC load time), not the publisher's ts.")
+    valid_to: Optional[pl.Datetime] = pa.Field(nullable=True, description="When the next spell began (null: still current).")
+    is_current: bool = pa.Field(description="The spell the node is in now (by observation; a withheld version can be current here while the marts keep its earlier counts).")
+    withheld: bool = pa.Field(description="The version's counts were withheld (all zero while progress rose); see the rule pack.")
+    has_chart: bool = pa.Field(description="The version published candidate counts.")
+    vote_sum: Optional[int] = pa.Field(nullable=True, description="Sum of every candidate count in the version (chart and table rows).")
+    progress_reported: Optional[int] = pa.Field(nullable=True, description="TPS reported per the version.")
+    progress_total: Optional[int] = pa.Field(nullable=True, description="TPS in the node per the version.")
+    source_ts: Optional[str] = pa.Field(nullable=True, description="The publisher's ts of the version.")
+    first_run_id: str = pa.Field(description="The run that first observed the version in this spell.")
+    first_source_file: str = pa.Field(description="The file it was first read from in this spell.")
+    observations: int = pa.Field(ge=1, description="How many times runs read it during the spell.")
+
+    class Config:
+        strict = True
+        ordered = False
+
+
+class Corrections(pa.DataFrameModel):
+    """corrections: one row per election x contest x node x candidate the latest run changed."""
+
+    election: str = pa.Field(description="Election id.")
+    contest: str = pa.Field(description="Contest.")
+    level: str = pa.Field(isin=LEVELS, description="Region level of the node.")
+    code: str = pa.Field(description="Node code (region or TPS).")
+    change_kind: str = pa.Field(isin=["new", "changed", "vanished", "withheld"], description="new (first seen), changed (counts moved), vanished (gone from its parent's table), withheld (counts newly withheld).")
+    candidate_id: Optional[str] = pa.Field(nullable=True, description="Candidate whose count is compared; null for a node without candidate counts.")
+    votes_before: Optional[int] = pa.Field(nullable=True, description="The count before the latest run (null: no data then).")
+    votes_after: Optional[int] = pa.Field(nullable=True, description="The count the latest run observed (null: no data now).")
+    delta: Optional[int] = pa.Field(nullable=True, description="votes_after - votes_before (null when either is no data).")
+    version_before: Optional[str] = pa.Field(nullable=True, description="The node's version before the run.")
+    version_after: Optional[str] = pa.Field(nullable=True, description="The node's version the run observed.")
+    run_id: str = pa.Field(description="The latest run (runs.run_id).")
+
+    class Config:
+        strict = True
+        ordered = False
+
+
+class CorrectionsSummary(pa.DataFrameModel):
+    """corrections_summary: one row per election x contest x kab/kota x change kind in the latest run."""
+
+    election: str = pa.Field(description="Election id.")
+    contest: str = pa.Field(description="Contest.")
+    kabkota_code: str = pa.Field(str_matches=r"^\d{4}$", description="Kab/kota code the changed nodes are in.")
+    change_kind: str = pa.Field(isin=["new", "changed", "vanished", "withheld"], description="As in corrections.")
+    nodes: int = pa.Field(ge=0, description="Nodes (any level at or below the kab/kota) with this change.")
+    tps: int = pa.Field(ge=0, description="Of them, TPS.")
+    tps_votes_delta: Optional[int] = pa.Field(nullable=True, description="Net change of votes over those TPS, all candidates (null: no TPS count to compare).")
+    run_id: str = pa.Field(description="The latest run.")
+
+    class Config:
+        strict = True
+        ordered = False
+
+
 MART_CONTRACTS: dict[str, type[pa.DataFrameModel]] = {
     "province_totals": ProvinceTotals,
     "region_winners": RegionWinners,
     "anomalies": Anomalies,
     "tps_status": TpsStatus,
     "data_quality": DataQuality,
+    "node_history": NodeHistory,
+    "corrections": Corrections,
+    "corrections_summary": CorrectionsSummary,
 }

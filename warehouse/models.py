@@ -149,7 +149,20 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
             check_contract(con, model.name, contract)
             columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description}
         comment_table(con, model.name, f"{model.name}: {model.description}", columns)
+    create_macros(con, sql_dir)
     return models
+
+
+def create_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
+    """sql/macros/<name>.sql: `create or replace macro <name>` over the models, made last."""
+    for path in sorted((sql_dir / "macros").glob("*.sql")):
+        sql = path.read_text()
+        if not sql.startswith(f"-- {path.stem}: "):
+            raise ModelError(f"{path}: the first line must be '-- {path.stem}: <what it returns>.'")
+        try:
+            con.execute(sql)
+        except duckdb.Error as exc:
+            raise ModelError(f"macro {path.stem} ({path}) failed: {exc}") from exc
 
 
 def check_contract(con: duckdb.DuckDBPyConnection, name: str, contract: type[pa.DataFrameModel]) -> None:

@@ -25,7 +25,8 @@ final as (
                 observations.source_file
             )
         end as snapshot,
-        observations.observed_seq
+        observations.observed_seq,
+        observations.observed_at
     from observations
     inner join documents on documents.version_id = observations.version_id
 )
