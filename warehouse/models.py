@@ -93,7 +93,7 @@ RULE_TABLES = {
             "category": ("VARCHAR", "arithmetic, plausibility, withheld, rollup, psu or reference."),
             "checks": ("VARCHAR", "What the rule checks."),
             "severity": ("VARCHAR", "error, warning or info."),
-            "enabled": ("BOOLEAN", "false: evaluated but reported nowhere."),
+            "enabled": ("BOOLEAN", "false: the rule flags nothing (not in anomalies, tps_status, data_quality or the flagged columns)."),
             "message_id": ("VARCHAR", "Message template in Indonesian ({observed}, {expected} filled in)."),
             "message_en": ("VARCHAR", "Message template in English."),
             "rule_pack": ("VARCHAR", "The rule pack file the rule was read from."),
