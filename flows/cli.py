@@ -39,9 +39,11 @@ def cli() -> None:
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None,
               help=f"DuckDB file to load into [default: $REKAP_WAREHOUSE or {DEFAULT_WAREHOUSE.relative_to(PROJECT_ROOT)}].")
 @click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024].")
-def run(sirekap: tuple[Path, ...], warehouse: Path | None, election_year: int | None) -> None:
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Data-quality rule pack [default: $REKAP_RULES or schemas/rules.toml].")
+def run(sirekap: tuple[Path, ...], warehouse: Path | None, election_year: int | None, rules: Path | None) -> None:
     """Load SIREKAP exports, validate them and rebuild every table (one Prefect flow run)."""
-    settings = Settings.from_env(sirekap=sirekap, warehouse=warehouse, election_year=election_year)
+    settings = Settings.from_env(sirekap=sirekap, warehouse=warehouse, election_year=election_year, rules=rules)
     _run_flow(settings)
     _show_results(settings.warehouse)
 
@@ -134,7 +136,7 @@ def _run_flow(settings: Settings) -> None:
     from flows.nightly import nightly
 
     try:
-        summary = nightly(list(settings.sirekap), settings.warehouse, settings.election_year)
+        summary = nightly(list(settings.sirekap), settings.warehouse, settings.election_year, settings.rules)
     except Exception as exc:  # the flow has recorded the failure in `runs`; say why and stop
         raise click.ClickException(f"run failed: {exc}") from exc
     load = summary.load
@@ -149,6 +151,7 @@ def _run_flow(settings: Settings) -> None:
 
 def _show_results(warehouse: Path) -> None:
     from warehouse.db import connect
+    from warehouse.quality import quality_summary
 
     with connect(warehouse, read_only=True) as con:
         totals = con.execute(
@@ -161,10 +164,13 @@ def _show_results(warehouse: Path) -> None:
                       winner_votes, margin_votes, margin_pct, tie, tps_reported, tps_total
                from region_winners where level = 'kabkota' order by election, contest, region_code"""
         ).pl()
+        quality = quality_summary(con)
     click.echo("\nProvince totals (province_totals)")
     click.echo(_table(totals))
     click.echo("\nKab/kota winners (region_winners, level = 'kabkota')")
     click.echo(_table(winners))
+    click.echo("")
+    click.echo(quality)
     shown = warehouse.resolve()
     try:
         shown = shown.relative_to(Path.cwd())
