@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: run test bench lock clean
+.PHONY: run test bench server lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@echo "Creating $(VENV) from the pinned requirements.lock (about a minute, once)"
@@ -27,6 +27,9 @@ test: $(STAMP)  ## the whole test suite (reads real data from ../shared/data)
 
 bench: $(STAMP)  ## speed and memory benchmarks (by hand, not in CI)
 	$(BIN)/python -m bench
+
+server: $(STAMP)  ## a local Prefect server on 127.0.0.1:4200 (needed by `rekap serve` schedules)
+	$(BIN)/rekap server --port 4200
 
 lock:  ## re-resolve the pinned direct dependencies into requirements.lock
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

@@ -80,7 +80,7 @@ def add_record(batch: Batch, record: SourceRecord, election_year: int) -> None:
     if record.error:
         batch.quarantine.append(where | {"node_code": None, "rule": "unreadable", "reason": record.error, "excerpt": None})
         return
-    node_code = Path(record.source_path).name.removesuffix(".json")
+    node_code = record.source_path.rsplit("/", 1)[-1].removesuffix(".json")
     try:
         payload = record.body if record.decoded else orjson.loads(record.body)
     except orjson.JSONDecodeError as exc:

@@ -21,6 +21,8 @@ Examples:
   rekap report --format html
   rekap query "select * from province_totals"
   rekap query --format csv "select * from region_winners where level = 'kabkota'"
+  rekap server                      # a local Prefect server, for schedules
+  rekap serve --sirekap /data/mirror --cron '0 2 * * *' --timezone Asia/Makassar
 """
 
 TABLE_ROWS = 60
@@ -48,8 +50,10 @@ def cli() -> None:
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None,
               help=f"DuckDB file to load into [default: $REKAP_WAREHOUSE or {DEFAULT_WAREHOUSE.relative_to(PROJECT_ROOT)}].")
 @click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024].")
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Data-quality rule pack [default: $REKAP_RULES or schemas/rules.toml].")
 def run(sirekap: tuple[Path, ...], internal: tuple[Path, ...], official: tuple[Path, ...], columns: Path | None,
-        warehouse: Path | None, election_year: int | None) -> None:  # fmt: skip
+        warehouse: Path | None, election_year: int | None, rules: Path | None) -> None:  # fmt: skip
     """Load SIREKAP exports and internal-count / official-recap files, validate them, rebuild every
     table and the reconciliation report (one Prefect flow run).
 
@@ -59,7 +63,7 @@ def run(sirekap: tuple[Path, ...], internal: tuple[Path, ...], official: tuple[P
     if not (sirekap or internal or official):
         raise click.UsageError("give at least one --sirekap, --internal or --official")
     settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, columns=columns,
-                                 warehouse=warehouse, election_year=election_year)  # fmt: skip
+                                 warehouse=warehouse, election_year=election_year, rules=rules)  # fmt: skip
     _run_flow(settings)
     _show_results(settings.warehouse)
 
@@ -140,12 +144,56 @@ def query(sql: str, warehouse: Path | None, fmt: str) -> None:
         click.echo(_table(frame, rows=None))
 
 
+@cli.command(short_help="Serve the nightly run on a schedule (needs a Prefect server).",
+             epilog="\b\nExample (after `rekap server` in another terminal):\n  PREFECT_API_URL=http://127.0.0.1:4200/api \\\n    rekap serve --sirekap /data/sirekap-mirror --cron '0 2 * * *' --timezone Asia/Makassar")
+@click.option("--sirekap", "sirekap", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="A SIREKAP mirror folder or dump each run reads; repeat for several.")
+@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file the runs publish to.")
+@click.option("--year", "election_year", type=int, default=None, help="Election year of the mirror's folders [default: 2024].")
+@click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron syntax).")
+@click.option("--timezone", default="Asia/Makassar", show_default=True, help="Time zone of the cron (WITA for East Kalimantan).")
+@click.option("--name", default="nightly", show_default=True, help="Deployment name.")
+def serve(sirekap: tuple[Path, ...], warehouse: Path | None, election_year: int | None, cron: str, timezone: str, name: str) -> None:
+    """Register the nightly deployment with its schedule and run it when due (blocks; Ctrl-C stops)."""
+    settings = Settings.from_env(sirekap=sirekap, warehouse=warehouse, election_year=election_year)
+    prefect_environment()
+    if not os.environ.get("PREFECT_API_URL"):
+        raise click.ClickException(
+            "a schedule needs a running Prefect server: start one with `rekap server` (or `make server`) "
+            "and set PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
+    from prefect.flows import EntrypointType
+    from prefect.schedules import Cron
+
+    from flows.nightly import nightly
+
+    click.echo(f"serving deployment rekap-nightly/{name}: {cron} ({timezone}) -> {settings.warehouse}")
+    nightly.serve(
+        name=name,
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters={"sirekap": [str(p.resolve()) for p in settings.sirekap], "warehouse": str(settings.warehouse.resolve()),
+                    "election_year": settings.election_year},
+        description="rekap nightly: load SIREKAP exports, rebuild the models, publish the warehouse atomically.",
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )  # fmt: skip
+
+
+@cli.command(short_help="Start a local Prefect server (127.0.0.1, telemetry off).",
+             epilog="\b\nExample:\n  rekap server --port 4200\n  # then, in another shell: export PREFECT_API_URL=http://127.0.0.1:4200/api")
+@click.option("--port", type=int, default=4200, show_default=True, help="Port on 127.0.0.1.")
+def server(port: int) -> None:
+    """Run a Prefect server on 127.0.0.1 for schedules and the UI; a temporary one cannot schedule."""
+    prefect_environment()
+    click.echo(f"Prefect server on http://127.0.0.1:{port} (UI); set PREFECT_API_URL=http://127.0.0.1:{port}/api for `rekap serve`")
+    os.execv(sys.executable, [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)])
+
+
 def _run_flow(settings: Settings) -> None:
     prefect_environment()
     from flows.nightly import nightly
 
     try:
-        summary = nightly(list(settings.sirekap), settings.warehouse, settings.election_year,
+        summary = nightly(list(settings.sirekap), settings.warehouse, settings.election_year, settings.rules,
                           list(settings.internal), list(settings.official), settings.columns)  # fmt: skip
     except Exception as exc:  # the flow has recorded the failure in `runs`; say why and stop
         raise click.ClickException(f"run failed: {exc}") from exc
@@ -168,6 +216,7 @@ def _run_flow(settings: Settings) -> None:
 
 def _show_results(warehouse: Path) -> None:
     from warehouse.db import connect
+    from warehouse.quality import quality_summary
 
     with connect(warehouse, read_only=True) as con:
         totals = con.execute(
@@ -186,6 +235,7 @@ def _show_results(warehouse: Path) -> None:
                       official_margin_votes as off_margin, votes_at_stake, verdict
                from outcome_risk order by election, contest, race_code"""
         ).pl()
+        quality = quality_summary(con)
     click.echo("\nProvince totals (province_totals)")
     click.echo(_table(totals))
     click.echo("\nKab/kota winners (region_winners, level = 'kabkota')")
@@ -193,6 +243,8 @@ def _show_results(warehouse: Path) -> None:
     if not risk.is_empty():
         click.echo("\nReconciliation per race (outcome_risk): leader and margin under each source, votes at stake, verdict")
         click.echo(_table(risk))
+    click.echo("")
+    click.echo(quality)
     shown = warehouse.resolve()
     try:
         shown = shown.relative_to(Path.cwd())

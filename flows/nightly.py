@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from flows.settings import prefect_environment
+from flows.settings import Settings, prefect_environment
 
 prefect_environment()
 
@@ -24,6 +24,7 @@ from warehouse import models, publish  # noqa: E402
 from warehouse.counts import CountLoadResult, ingest_counts  # noqa: E402
 from warehouse.db import connect, ensure_schema  # noqa: E402
 from warehouse.load import LoadResult, finish_run, ingest, new_run_id, start_run  # noqa: E402
+from warehouse.quality import quality_summary  # noqa: E402
 
 # Stable artifact keys: each run adds a new version under the same key, so the Prefect UI shows
 # the latest report and its history in one place.
@@ -57,9 +58,9 @@ def counts_task(staging: Path, run_id: str, internal: list[Path], official: list
 
 
 @task(name="build models", cache_policy=NO_CACHE)
-def build_task(staging: Path) -> int:
+def build_task(staging: Path, rules: Path | None = None) -> int:
     with connect(staging) as con:
-        return len(models.build(con))
+        return len(models.build(con, rules_path=rules))
 
 
 @task(name="run audits", cache_policy=NO_CACHE)
@@ -70,6 +71,14 @@ def audit_task(staging: Path) -> int:
     if failure:
         raise models.ModelError(failure)
     return len(results)
+
+
+@task(name="data-quality report", cache_policy=NO_CACHE)
+def quality_task(staging: Path) -> str:
+    with connect(staging) as con:
+        report = quality_summary(con)
+    create_markdown_artifact(key="rekap-data-quality", markdown=report, description="Data-quality findings per rule")
+    return report
 
 
 @task(name="publish report", cache_policy=NO_CACHE)
@@ -92,13 +101,18 @@ def nightly(
     sirekap: list[Path],
     warehouse: Path,
     election_year: int = 2024,
+    rules: Path | None = None,
     internal: list[Path] | None = None,
     official: list[Path] | None = None,
     columns: Path | None = None,
 ) -> RunSummary:
-    """Load SIREKAP mirrors and dumps and count files, rebuild every model, publish the report
-    as artifacts and the warehouse atomically."""
+    """Load SIREKAP mirrors and dumps and count files, rebuild every model, publish the
+    data-quality summary and the reconciliation report as artifacts, and the warehouse atomically.
+
+    `rules`: the data-quality rule pack; None takes REKAP_RULES, else schemas/rules.toml.
+    """
     warehouse = Path(warehouse)
+    rules = rules if rules is not None else Settings.from_env().rules
     run_id = new_run_id()
     sources = [Path(p) for p in sirekap]
     internal = [Path(p) for p in internal or []]
@@ -112,8 +126,9 @@ def nightly(
             loaded = load_task(staging, run_id, sources, election_year)
             # After SIREKAP: a count file is checked against the regions and candidates loaded.
             counted = counts_task(staging, run_id, internal, official, columns, election_year) if internal or official else None
-            built = build_task(staging)
+            built = build_task(staging, rules)
             audited = audit_task(staging)
+            print(quality_task(staging))
             report_task(staging, warehouse)
             publish_task(staging, warehouse, run_id)
         except BaseException as exc:

@@ -21,6 +21,7 @@ class Settings:
     `election_year` turns the mirror's `pilkada`/`pemilu` folder into an election id
     (`pilkada2024`): SIREKAP paths do not carry the year, and the publisher's `ts` is not
     trusted for anything but display.
+    `rules` names the data-quality rule pack (None: schemas/rules.toml).
     """
 
     warehouse: Path = DEFAULT_WAREHOUSE
@@ -29,6 +30,7 @@ class Settings:
     internal: tuple[Path, ...] = ()  # internal-count files (CSV, XLSX, Parquet)
     official: tuple[Path, ...] = ()  # official recap (D.HASIL) files
     columns: Path | None = None  # a TOML overriding flows/sources/count_columns.toml
+    rules: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -38,14 +40,17 @@ class Settings:
             values["warehouse"] = Path(env["REKAP_WAREHOUSE"])
         if "REKAP_ELECTION_YEAR" in env:
             values["election_year"] = int(env["REKAP_ELECTION_YEAR"])
+        if env.get("REKAP_RULES"):
+            values["rules"] = Path(env["REKAP_RULES"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "warehouse" in values:
             values["warehouse"] = Path(values["warehouse"])
         for key in ("sirekap", "internal", "official"):
             if key in values:
                 values[key] = tuple(Path(p) for p in values[key])
-        if values.get("columns") is not None:
-            values["columns"] = Path(values["columns"])
+        for key in ("columns", "rules"):
+            if values.get(key) is not None:
+                values[key] = Path(values[key])
         return cls(**values)
 
 

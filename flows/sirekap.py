@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 import orjson
@@ -74,7 +73,7 @@ def classify_path(path: str, election_year: int) -> DocumentPath:
     Anchors on the last `hhcw`, `wilayah` or `paslon` segment, so a mirror may sit under any
     folder (and a URL's path works the same).
     """
-    parts = [p for p in PurePosixPath(path.replace("\\", "/")).parts if p not in ("/", "")]
+    parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or not parts[-1].endswith(".json"):
         raise StructuralError("unknown_path", f"{path!r} is not a .json endpoint path")
     stem = parts[-1][: -len(".json")]

@@ -162,8 +162,7 @@ def _quality_markdown(report: Report) -> list[str]:
     if "tps_status" in q:
         for r in q["tps_status"].iter_rows(named=True):
             out.append(f"- TPS checks {r['election']}/{r['contest']}: {num(r['tps'])} TPS {r['status']}.")
-    else:
-        out.append("- TPS anomaly checks (the tps_status mart) are not in this warehouse.")
+
     return out
 
 

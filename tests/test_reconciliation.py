@@ -209,6 +209,11 @@ def test_tps_reconciliation_rows_for_a_few_demo_tps(tmp_path: Path) -> None:
     assert images == [u for u in nodes[a]["images"] if u] and len(images) == 2
     assert (subs, disagree, witness) == (2, True, "W1")
     assert query(con, f"select distinct sirekap_published, image_urls from tps_reconciliation where tps_code = '{d}'") == [(False, [])]
+    # Each TPS carries its data-quality verdict (tps_status): the generator's TPS are consistent by
+    # construction, an unpublished one has neither block.
+    assert query(con, f"select distinct anomaly_status, anomaly_rules from tps_reconciliation where tps_code in ('{a}', '{b}')") == [("valid", [])]
+    assert query(con, f"select distinct anomaly_status from tps_reconciliation where tps_code = '{d}'") == [("empty",)]
+    assert query(con, "select flagged_votes from outcome_risk") == [(0,)]
     con.close()
 
 

@@ -15,6 +15,7 @@ import polars as pl
 
 from flows.batch import read_sources
 from schemas.raw import RAW_TABLES, validate_rows
+from warehouse.checkpoints import pause_point
 
 OBSERVATION_SCHEMA = {"version_id": pl.Utf8, "source_file": pl.Utf8, "source_path": pl.Utf8, "locator": pl.Utf8, "position": pl.Int64}
 QUARANTINE_SCHEMA = {c: pl.Utf8 for c in ("source_file", "source_path", "locator", "node_code", "rule", "reason", "excerpt")}
@@ -97,6 +98,7 @@ def load_batch(
             [files_read, records_read, result.records_loaded, result.records_quarantined,
              result.versions_new, result.observations_new, run_id],
         )  # fmt: skip
+        pause_point("load")  # everything written, nothing committed
         con.commit()
     except BaseException:
         con.rollback()

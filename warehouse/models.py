@@ -18,6 +18,8 @@ import sqlglot
 from sqlglot import exp
 
 from schemas.marts import MART_CONTRACTS
+from schemas.rules import RulePack, load_rules
+from warehouse.checkpoints import pause_point
 from warehouse.db import comment_table
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
@@ -83,11 +85,60 @@ def load_seeds(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
         )
 
 
-def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[Model]:
-    """(Re)build every model as a table, then check each mart against its contract."""
+RULE_TABLES = {
+    "ref_rules": (
+        "ref_rules: one row per data-quality rule, from the rule pack the run used (schemas/rules.toml or REKAP_RULES).",
+        {
+            "rule_id": ("VARCHAR", "Rule id, as in the rule pack and the anomalies mart."),
+            "category": ("VARCHAR", "arithmetic, plausibility, withheld, rollup, psu or reference."),
+            "checks": ("VARCHAR", "What the rule checks."),
+            "severity": ("VARCHAR", "error, warning or info."),
+            "enabled": ("BOOLEAN", "false: the rule flags nothing (not in anomalies, tps_status, data_quality or the flagged columns)."),
+            "message_id": ("VARCHAR", "Message template in Indonesian ({observed}, {expected} filled in)."),
+            "message_en": ("VARCHAR", "Message template in English."),
+            "rule_pack": ("VARCHAR", "The rule pack file the rule was read from."),
+        },
+    ),
+    "ref_rule_params": (
+        "ref_rule_params: one row per rule x threshold, from the rule pack the run used.",
+        {
+            "rule_id": ("VARCHAR", "Rule id (ref_rules.rule_id)."),
+            "param": ("VARCHAR", "Threshold name, e.g. pemilu, tolerance, max_difference."),
+            "value": ("DOUBLE", "Threshold value."),
+        },
+    ),
+}
+
+
+def load_rule_pack(con: duckdb.DuckDBPyConnection, pack: RulePack) -> None:
+    """Write the rule pack into ref_rules / ref_rule_params, the tables the rule models read."""
+    for table, (comment, columns) in RULE_TABLES.items():
+        con.execute(f"create or replace table {table} ({', '.join(f'{c} {t}' for c, (t, _) in columns.items())})")
+        comment_table(con, table, comment, {c: d for c, (_, d) in columns.items()})
+    con.executemany(
+        "insert into ref_rules values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [[r.rule_id, r.category, r.checks, r.severity, r.enabled, r.message_id, r.message_en, str(pack.path)] for r in pack.rules],
+    )
+    params = [[r.rule_id, name, value] for r in pack.rules for name, value in r.thresholds.items()]
+    if params:
+        con.executemany("insert into ref_rule_params values (?, ?, ?)", params)
+
+
+def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: Path | None = None) -> list[Model]:
+    """(Re)build every model as a table, then check each mart against its contract.
+
+    `rules_path` names the data-quality rule pack (default schemas/rules.toml); it is read and
+    checked before anything is built, so a bad pack changes nothing.
+    """
+    pack = load_rules(rules_path)
+    load_rule_pack(con, pack)
     load_seeds(con, sql_dir)
     models = discover(sql_dir)
+    marts_begun = False
     for model in models:
+        if model.layer == "marts" and not marts_begun:
+            marts_begun = True
+            pause_point("models")  # staging and intermediate built, marts not yet
         try:
             con.execute(f"create or replace table {model.name} as\n{model.sql}")
         except duckdb.Error as exc:
@@ -98,7 +149,20 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[Model
             check_contract(con, model.name, contract)
             columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description}
         comment_table(con, model.name, f"{model.name}: {model.description}", columns)
+    create_macros(con, sql_dir)
     return models
+
+
+def create_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
+    """sql/macros/<name>.sql: `create or replace macro <name>` over the models, made last."""
+    for path in sorted((sql_dir / "macros").glob("*.sql")):
+        sql = path.read_text()
+        if not sql.startswith(f"-- {path.stem}: "):
+            raise ModelError(f"{path}: the first line must be '-- {path.stem}: <what it returns>.'")
+        try:
+            con.execute(sql)
+        except duckdb.Error as exc:
+            raise ModelError(f"macro {path.stem} ({path}) failed: {exc}") from exc
 
 
 def check_contract(con: duckdb.DuckDBPyConnection, name: str, contract: type[pa.DataFrameModel]) -> None:

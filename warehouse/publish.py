@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.checkpoints import pause_point
 from warehouse.db import ensure_schema
 from warehouse.load import finish_run, start_run
 
@@ -56,6 +57,7 @@ def publish(staging: Path, warehouse: Path) -> None:
     if wal.exists():
         raise RuntimeError(f"{wal} remains after checkpoint; refusing to publish a partial warehouse")
     _fsync(staging)
+    pause_point("publish")  # the new warehouse is complete but not yet published
     os.replace(staging, warehouse)
     _fsync(warehouse.parent)
 

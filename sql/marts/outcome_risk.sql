@@ -4,7 +4,8 @@
 --     two complete sources for the whole race area and (b) the sum of |internal - SIREKAP| over the
 --     race's TPS (the same disagreement seen at two levels is not counted twice);
 --   unreported_votes: SIREKAP's votes per reported TPS times the TPS it has not published yet;
---   flagged_votes: votes in TPS an anomaly check flagged (null until that check exists: counts as 0).
+--   flagged_votes: votes in the race's TPS that break an error-level data-quality rule (tps_status,
+--     as votes_flagged in province_totals); null where no TPS file of the race is loaded.
 -- verdict: flips (two sources name different leaders), at_risk (the stake exceeds the smallest
 -- margin any source gives, or some source is tied or names no leader), safe otherwise.
 -- Columns are documented in schemas/marts.py (OutcomeRisk).
@@ -30,6 +31,10 @@ region_names as (
 
 candidates as (
     select * from stg_candidates
+),
+
+tps_checks as (
+    select * from tps_status
 ),
 
 race_leaders as (
@@ -88,6 +93,17 @@ tps_discrepancy as (
     group by tps_reconciled.election, tps_reconciled.contest, tps_reconciled.race_code
 ),
 
+flagged as (
+    select
+        tps_checks.election,
+        tps_checks.contest,
+        case when contests.race_code_length = 0 then '0' else left(tps_checks.tps_code, contests.race_code_length) end as race_code,
+        cast(coalesce(sum(tps_checks.votes) filter (where tps_checks.error_flagged), 0) as bigint) as votes
+    from tps_checks
+    inner join contests on contests.contest = tps_checks.contest
+    group by all
+),
+
 staked as (
     select
         per_source.*,
@@ -96,7 +112,7 @@ staked as (
         cast(case when per_source.sirekap_tps_reported > 0
             then round(per_source.sirekap_valid_votes * (per_source.sirekap_tps_total - per_source.sirekap_tps_reported) / per_source.sirekap_tps_reported)
         end as bigint) as unreported_votes,
-        cast(null as bigint) as flagged_votes,
+        flagged.votes as flagged_votes,
         least(per_source.internal_margin_votes, per_source.sirekap_margin_votes, per_source.official_margin_votes) as margin_votes
     from per_source
     left join race_discrepancy
@@ -107,6 +123,10 @@ staked as (
         on tps_discrepancy.election = per_source.election
         and tps_discrepancy.contest = per_source.contest
         and tps_discrepancy.race_code = per_source.race_code
+    left join flagged
+        on flagged.election = per_source.election
+        and flagged.contest = per_source.contest
+        and flagged.race_code = per_source.race_code
 ),
 
 judged as (

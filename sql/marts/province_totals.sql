@@ -9,6 +9,14 @@ region_votes as (
     select * from int_region_votes
 ),
 
+region_flags as (
+    select * from int_region_flags
+),
+
+candidate_flags as (
+    select * from int_region_candidate_flags
+),
+
 shares as (
     select
         region_votes.*,
@@ -34,6 +42,9 @@ final as (
         regions.tps_reported,
         regions.tps_total,
         cast(round(100.0 * regions.tps_reported / nullif(regions.tps_total, 0), 2) as double) as progress_pct,
+        -- Null where no TPS file under the province is loaded: nothing to check, not "none flagged".
+        case when region_flags.region_code is not null then coalesce(candidate_flags.votes_flagged, 0) end as votes_flagged,
+        region_flags.tps_flagged,
         regions.source_ts,
         regions.source_kind,
         regions.source_file,
@@ -43,6 +54,15 @@ final as (
         on shares.election = regions.election
         and shares.contest = regions.contest
         and shares.region_code = regions.region_code
+    left join region_flags
+        on region_flags.election = regions.election
+        and region_flags.contest = regions.contest
+        and region_flags.region_code = regions.region_code
+    left join candidate_flags
+        on candidate_flags.election = regions.election
+        and candidate_flags.contest = regions.contest
+        and candidate_flags.region_code = regions.region_code
+        and candidate_flags.candidate_id = shares.candidate_id
 )
 
 select * from final

@@ -10,6 +10,10 @@ region_votes as (
     select * from int_region_votes where votes is not null
 ),
 
+region_flags as (
+    select * from int_region_flags
+),
+
 ranked as (
     select
         region_votes.*,
@@ -69,6 +73,8 @@ final as (
         regions.tps_reported,
         regions.tps_total,
         cast(round(100.0 * regions.tps_reported / nullif(regions.tps_total, 0), 2) as double) as progress_pct,
+        region_flags.votes_flagged,
+        region_flags.tps_flagged,
         regions.source_ts,
         regions.source_kind,
         regions.source_file,
@@ -78,6 +84,10 @@ final as (
         on summary.election = regions.election
         and summary.contest = regions.contest
         and summary.region_code = regions.region_code
+    left join region_flags
+        on region_flags.election = regions.election
+        and region_flags.contest = regions.contest
+        and region_flags.region_code = regions.region_code
 )
 
 select * from final

@@ -26,6 +26,10 @@ contests as (
     select * from stg_contests
 ),
 
+tps_checks as (
+    select * from tps_status
+),
+
 internal_votes as (
     select
         internal_tps.election,
@@ -132,9 +136,8 @@ final as (
         coalesce(tps_nodes.has_chart, false) as sirekap_published,
         list_filter(tps_nodes.images, url -> url is not null) as image_urls,
         tps_nodes.source_file as sirekap_source_file,
-        -- The TPS's anomaly verdict and broken rules come from the tps_status mart once it exists.
-        cast(null as varchar) as anomaly_status,
-        cast(null as varchar[]) as anomaly_rules
+        tps_checks.status as anomaly_status,
+        tps_checks.rules_broken as anomaly_rules
     from compared
     inner join contests on contests.contest = compared.contest
     left join internal_tps
@@ -149,6 +152,10 @@ final as (
         on candidates.election = compared.election
         and candidates.contest = compared.contest
         and candidates.candidate_id = compared.candidate_id
+    left join tps_checks
+        on tps_checks.election = compared.election
+        and tps_checks.contest = compared.contest
+        and tps_checks.tps_code = compared.tps_code
 )
 
 select * from final

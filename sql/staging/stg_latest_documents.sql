@@ -1,7 +1,13 @@
 -- stg_latest_documents: one row per document (kind x election x contest x code): its latest observed version.
 -- "Latest" is by observation order, never by the publisher's ts (which is unreliable).
+-- A withheld node version (every count 0 while progress rose: stg_node_versions) is skipped, so
+-- the latest earlier version stays the one reported; a node seen only withheld has no row (no data).
 with documents as (
     select * from raw_documents
+),
+
+withheld as (
+    select * from stg_node_versions where withheld
 ),
 
 observations as (
@@ -26,6 +32,7 @@ ranked as (
         ) as recency
     from documents
     inner join last_observation on last_observation.version_id = documents.version_id
+    anti join withheld on withheld.version_id = documents.version_id
 ),
 
 final as (

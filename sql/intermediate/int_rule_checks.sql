@@ -1,0 +1,66 @@
+-- int_rule_checks: one row per node (or table row's code) x rule it was checked against, broken or not, with the rule pack's severity.
+-- The union of the int_rule_* models; observed and expected are filled where the rule is broken.
+with arithmetic as (
+    select * from int_rule_arithmetic
+),
+
+plausibility as (
+    select * from int_rule_plausibility
+),
+
+withheld as (
+    select * from int_rule_withheld
+),
+
+rollup as (
+    select * from int_rule_rollup
+),
+
+psu as (
+    select * from int_rule_psu
+),
+
+reference as (
+    select * from int_rule_reference
+),
+
+rules as (
+    select * from ref_rules
+),
+
+checks as (
+    select * from arithmetic
+    union all by name
+    select * from plausibility
+    union all by name
+    select * from withheld
+    union all by name
+    select * from rollup
+    union all by name
+    select * from psu
+    union all by name
+    select * from reference
+),
+
+final as (
+    select
+        checks.election,
+        checks.contest,
+        checks.code,
+        case length(checks.code)
+            when 1 then 'nasional' when 2 then 'provinsi' when 4 then 'kabkota'
+            when 6 then 'kecamatan' when 10 then 'kelurahan' when 13 then 'tps'
+        end as level,
+        checks.rule_id,
+        rules.category,
+        rules.severity,
+        rules.enabled,
+        coalesce(checks.broken, false) as broken,
+        case when checks.broken then checks.observed end as observed,
+        case when checks.broken then checks.expected end as expected,
+        checks.version_id
+    from checks
+    inner join rules on rules.rule_id = checks.rule_id
+)
+
+select * from final

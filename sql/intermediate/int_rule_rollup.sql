@@ -1,0 +1,255 @@
+-- int_rule_rollup: one row per node x roll-up rule that can be checked: its own totals against its row in the parent's table (rollup_parent_row), and an aggregate's totals against the TPS files under it (rollup_tps_sum).
+-- Candidates missing on one side count as 0 here; a difference above the rule's max_difference breaks it.
+with nodes as (
+    select * from stg_nodes
+),
+
+node_votes as (
+    select * from stg_node_votes
+),
+
+child_rows as (
+    select * from stg_child_rows
+),
+
+child_votes as (
+    select * from stg_child_votes
+),
+
+ancestors as (
+    select * from int_tps_ancestors
+),
+
+params as (
+    select * from ref_rule_params
+),
+
+thresholds as (
+    select
+        max(params.value) filter (where params.rule_id = 'rollup_parent_row' and params.param = 'max_difference') as parent_row_max_difference,
+        max(params.value) filter (where params.rule_id = 'rollup_tps_sum' and params.param = 'max_difference') as tps_sum_max_difference
+    from params
+),
+
+-- rollup_parent_row: the node's own chart against the parent's table row for it.
+parent_row_pairs as (
+    select
+        nodes.election,
+        nodes.contest,
+        nodes.code,
+        nodes.version_id
+    from nodes
+    inner join child_rows
+        on child_rows.election = nodes.election
+        and child_rows.contest = nodes.contest
+        and child_rows.child_code = nodes.code
+    where child_rows.has_votes
+        and exists (
+            select 1 from node_votes
+            where node_votes.election = nodes.election and node_votes.contest = nodes.contest and node_votes.code = nodes.code
+        )
+),
+
+parent_row_candidate_ids as (
+    select parent_row_pairs.*, node_votes.candidate_id
+    from parent_row_pairs
+    inner join node_votes
+        on node_votes.election = parent_row_pairs.election
+        and node_votes.contest = parent_row_pairs.contest
+        and node_votes.code = parent_row_pairs.code
+    union
+    select parent_row_pairs.*, child_votes.candidate_id
+    from parent_row_pairs
+    inner join child_votes
+        on child_votes.election = parent_row_pairs.election
+        and child_votes.contest = parent_row_pairs.contest
+        and child_votes.child_code = parent_row_pairs.code
+),
+
+parent_row_candidates as (
+    select
+        parent_row_candidate_ids.*,
+        node_votes.votes as own_votes,
+        child_votes.votes as row_votes
+    from parent_row_candidate_ids
+    left join node_votes
+        on node_votes.election = parent_row_candidate_ids.election
+        and node_votes.contest = parent_row_candidate_ids.contest
+        and node_votes.code = parent_row_candidate_ids.code
+        and node_votes.candidate_id = parent_row_candidate_ids.candidate_id
+    left join child_votes
+        on child_votes.election = parent_row_candidate_ids.election
+        and child_votes.contest = parent_row_candidate_ids.contest
+        and child_votes.child_code = parent_row_candidate_ids.code
+        and child_votes.candidate_id = parent_row_candidate_ids.candidate_id
+),
+
+rollup_parent_row as (
+    select
+        parent_row_candidates.election,
+        parent_row_candidates.contest,
+        parent_row_candidates.code,
+        parent_row_candidates.version_id,
+        'rollup_parent_row' as rule_id,
+        bool_or(abs(coalesce(parent_row_candidates.own_votes, 0) - coalesce(parent_row_candidates.row_votes, 0)) > thresholds.parent_row_max_difference) as broken,
+        string_agg(parent_row_candidates.candidate_id || ': ' || coalesce(cast(parent_row_candidates.own_votes as varchar), '-'), ', ' order by parent_row_candidates.candidate_id) as observed,
+        string_agg(parent_row_candidates.candidate_id || ': ' || coalesce(cast(parent_row_candidates.row_votes as varchar), '-'), ', ' order by parent_row_candidates.candidate_id) as expected
+    from parent_row_candidates
+    cross join thresholds
+    group by parent_row_candidates.election, parent_row_candidates.contest, parent_row_candidates.code, parent_row_candidates.version_id
+),
+
+-- rollup_tps_sum: the TPS files loaded under a region against the region's own figures.
+tps_with_chart as (
+    select
+        ancestors.election,
+        ancestors.contest,
+        ancestors.ancestor_code as code,
+        count(*) as tps_counted
+    from ancestors
+    inner join nodes
+        on nodes.election = ancestors.election
+        and nodes.contest = ancestors.contest
+        and nodes.code = ancestors.tps_code
+    where nodes.has_chart
+    group by ancestors.election, ancestors.contest, ancestors.ancestor_code
+),
+
+tps_sums as (
+    select
+        ancestors.election,
+        ancestors.contest,
+        ancestors.ancestor_code as code,
+        node_votes.candidate_id,
+        sum(node_votes.votes) as votes
+    from ancestors
+    inner join node_votes
+        on node_votes.election = ancestors.election
+        and node_votes.contest = ancestors.contest
+        and node_votes.code = ancestors.tps_code
+    group by ancestors.election, ancestors.contest, ancestors.ancestor_code, node_votes.candidate_id
+),
+
+region_figures as (
+    -- Only where every TPS the figure reports as in is loaded with a chart: a partial mirror is not a mismatch.
+    select
+        nodes.election,
+        nodes.contest,
+        nodes.code,
+        'file' as source,
+        1 as preference,
+        nodes.version_id
+    from nodes
+    inner join tps_with_chart
+        on tps_with_chart.election = nodes.election
+        and tps_with_chart.contest = nodes.contest
+        and tps_with_chart.code = nodes.code
+    where nodes.node_type = 'aggregate' and nodes.has_chart and nodes.progress_reported = tps_with_chart.tps_counted
+    union all
+    select
+        child_rows.election,
+        child_rows.contest,
+        child_rows.child_code as code,
+        'parent row' as source,
+        2 as preference,
+        child_rows.parent_version_id as version_id
+    from child_rows
+    inner join tps_with_chart
+        on tps_with_chart.election = child_rows.election
+        and tps_with_chart.contest = child_rows.contest
+        and tps_with_chart.code = child_rows.child_code
+    where child_rows.has_votes and child_rows.progress_reported = tps_with_chart.tps_counted
+),
+
+region_votes as (
+    select election, contest, code, 'file' as source, candidate_id, votes from node_votes
+    union all
+    select election, contest, child_code as code, 'parent row' as source, candidate_id, votes from child_votes
+),
+
+figure_candidate_ids as (
+    select region_figures.*, region_votes.candidate_id
+    from region_figures
+    inner join region_votes
+        on region_votes.election = region_figures.election
+        and region_votes.contest = region_figures.contest
+        and region_votes.code = region_figures.code
+        and region_votes.source = region_figures.source
+    union
+    select region_figures.*, tps_sums.candidate_id
+    from region_figures
+    inner join tps_sums
+        on tps_sums.election = region_figures.election
+        and tps_sums.contest = region_figures.contest
+        and tps_sums.code = region_figures.code
+),
+
+figure_candidates as (
+    select
+        figure_candidate_ids.*,
+        tps_sums.votes as tps_votes,
+        region_votes.votes as region_votes
+    from figure_candidate_ids
+    left join region_votes
+        on region_votes.election = figure_candidate_ids.election
+        and region_votes.contest = figure_candidate_ids.contest
+        and region_votes.code = figure_candidate_ids.code
+        and region_votes.source = figure_candidate_ids.source
+        and region_votes.candidate_id = figure_candidate_ids.candidate_id
+    left join tps_sums
+        on tps_sums.election = figure_candidate_ids.election
+        and tps_sums.contest = figure_candidate_ids.contest
+        and tps_sums.code = figure_candidate_ids.code
+        and tps_sums.candidate_id = figure_candidate_ids.candidate_id
+),
+
+figure_checks as (
+    select
+        figure_candidates.election,
+        figure_candidates.contest,
+        figure_candidates.code,
+        figure_candidates.source,
+        figure_candidates.preference,
+        figure_candidates.version_id,
+        bool_or(abs(coalesce(figure_candidates.tps_votes, 0) - coalesce(figure_candidates.region_votes, 0)) > thresholds.tps_sum_max_difference) as broken,
+        string_agg(figure_candidates.candidate_id || ': ' || coalesce(cast(figure_candidates.tps_votes as varchar), '-'), ', ' order by figure_candidates.candidate_id) as tps_text,
+        figure_candidates.source || ' ' || string_agg(figure_candidates.candidate_id || ': ' || coalesce(cast(figure_candidates.region_votes as varchar), '-'), ', ' order by figure_candidates.candidate_id) as region_text
+    from figure_candidates
+    cross join thresholds
+    group by
+        figure_candidates.election, figure_candidates.contest, figure_candidates.code,
+        figure_candidates.source, figure_candidates.preference, figure_candidates.version_id
+),
+
+rollup_tps_sum as (
+    select
+        figure_checks.election,
+        figure_checks.contest,
+        figure_checks.code,
+        arg_min(figure_checks.version_id, figure_checks.preference) filter (where figure_checks.broken) as broken_version_id,
+        arg_min(figure_checks.version_id, figure_checks.preference) as any_version_id,
+        'rollup_tps_sum' as rule_id,
+        bool_or(figure_checks.broken) as broken,
+        arg_min(figure_checks.tps_text, figure_checks.preference) as observed,
+        string_agg(figure_checks.region_text, '; ' order by figure_checks.preference) filter (where figure_checks.broken) as broken_expected,
+        string_agg(figure_checks.region_text, '; ' order by figure_checks.preference) as all_expected
+    from figure_checks
+    group by figure_checks.election, figure_checks.contest, figure_checks.code
+),
+
+final as (
+    select * from rollup_parent_row
+    union all
+    select
+        rollup_tps_sum.election,
+        rollup_tps_sum.contest,
+        rollup_tps_sum.code,
+        coalesce(rollup_tps_sum.broken_version_id, rollup_tps_sum.any_version_id) as version_id,
+        rollup_tps_sum.rule_id,
+        rollup_tps_sum.broken,
+        rollup_tps_sum.observed,
+        coalesce(rollup_tps_sum.broken_expected, rollup_tps_sum.all_expected) as expected
+    from rollup_tps_sum
+)
+
+select * from final

@@ -1,0 +1,24 @@
+-- tps_history: one row per spell of a node's versions x candidate: what the node (a TPS, or any region code) said, and when rekap saw it say so.
+-- Usage: select * from tps_history('6402011001001');
+--        what it said on a date: ... where valid_from <= timestamp '2024-11-28 12:00'
+--                                      and (valid_to is null or valid_to > timestamp '2024-11-28 12:00')
+create or replace macro tps_history(node_code) as table
+select
+    node_history.election,
+    node_history.contest,
+    node_history.code,
+    node_history.spell,
+    node_history.valid_from,
+    node_history.valid_to,
+    node_history.is_current,
+    node_history.withheld,
+    raw_node_votes.candidate_id,
+    raw_node_votes.votes,
+    node_history.source_ts,
+    node_history.first_source_file as source_file,
+    node_history.first_run_id as run_id,
+    node_history.version_id
+from node_history
+left join raw_node_votes on raw_node_votes.version_id = node_history.version_id
+where node_history.code = node_code
+order by node_history.election, node_history.contest, node_history.spell, raw_node_votes.candidate_id
