@@ -350,7 +350,7 @@ class _Crawl:
         self.target, self.fetcher, self.summary = target, fetcher, summary
         # Without a baseline every subtree counts as changed: a first crawl reads everything.
         self.full = full or baseline is None
-        self.base_lists: dict[str, str | None] = (baseline or {}).get("lists", {})
+        self.base_lists: dict[str, dict] = (baseline or {}).get("lists", {})
         self.base_nodes: dict[str, dict] = (baseline or {}).get("nodes", {})
         self.lists = dict(self.base_lists)
         self.nodes = dict(self.base_nodes)
@@ -399,23 +399,26 @@ class _Crawl:
         return fetched
 
     def region_lists(self) -> None:
+        """The region's own list every crawl; the lists below it when never read whole before
+        (or on a full crawl). Known lists are walked from the baseline without a request."""
         frontier = [self.target.region]
         while frontier:
-            paths = {self.target.list_path(code): code for code in frontier}
-            results = self.fetch_all(list(paths))
-            frontier = []
-            for path, code in paths.items():
-                got = results[path]
-                if got.outcome == FAILED:
+            fetch = [c for c in frontier if self.full or c == self.target.region or self.target.list_path(c) not in self.base_lists]
+            results = self.fetch_all([self.target.list_path(c) for c in fetch])
+            next_level = []
+            for code in frontier:
+                path = self.target.list_path(code)
+                if code not in fetch:
+                    children = self.base_lists[path]["children"]
+                elif results[path].outcome == FAILED:
                     self.lists.pop(path, None)  # not known: the next crawl asks again
                     continue
-                self.lists[path] = got.content_hash
-                if got.outcome != OK:
-                    continue
-                for child in _listed_codes(got.payload, code):
-                    child_path = self.target.list_path(child)
-                    if len(child) <= LIST_PARENT_MAX_LENGTH and (self.full or child_path not in self.base_lists):
-                        frontier.append(child)
+                else:
+                    got = results[path]
+                    children = _listed_codes(got.payload, code) if got.outcome == OK else []
+                    self.lists[path] = {"hash": got.content_hash, "children": children}
+                next_level += [c for c in children if len(c) <= LIST_PARENT_MAX_LENGTH]
+            frontier = next_level
 
     def candidates(self) -> None:
         self.fetch_all([self.target.candidates_path()])

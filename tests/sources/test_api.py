@@ -195,6 +195,22 @@ def test_a_failed_subtree_is_fetched_by_the_next_crawl(mirror, server, tmp_path)
         assert loaded_documents(con) == mirror_hashes(mirror)
 
 
+def test_a_region_list_that_failed_is_fetched_by_the_next_crawl(server, tmp_path):
+    kab_list = "wilayah/pilkada/pkwkp/99/9901.json"
+    server.fault("error", kab_list, status=502)
+    first = run(server, tmp_path / "archive")
+    assert [f["url"] for f in first.failed] == [f"{server.url}/{kab_list}"]
+    server.clear_faults()
+    server.reset_counts()
+    run(server, tmp_path / "archive")
+    # The region's own list, the failed one and the two kecamatan lists it names; known lists
+    # are not asked again.
+    assert sorted(p for p in server.log if p.startswith("wilayah/")) == [
+        "wilayah/pilkada/pkwkp/99.json", kab_list,
+        "wilayah/pilkada/pkwkp/99/9901/990101.json", "wilayah/pilkada/pkwkp/99/9901/990102.json",
+    ]  # fmt: skip
+
+
 def test_a_tps_without_a_file_is_not_an_error(mirror, server, tmp_path):
     target = published_tps(mirror)[0]
     server.fault("not_found", target)
