@@ -9,12 +9,23 @@ from pathlib import Path
 
 import click
 
-from flows.settings import DEFAULT_WAREHOUSE, DEMO_MIRROR, DEMO_WAREHOUSE, PROJECT_ROOT, Settings, prefect_environment
+from flows.settings import (
+    DEFAULT_ARCHIVE,
+    DEFAULT_WAREHOUSE,
+    DEMO_MIRROR,
+    DEMO_WAREHOUSE,
+    PROJECT_ROOT,
+    CrawlSettings,
+    Settings,
+    prefect_environment,
+)
 
 EXAMPLES = """\b
 Examples:
   rekap demo
   rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15
+  rekap run --sirekap-url https://sirekap-obj-data.kpu.go.id --election pilkada2024 --contest pkwkp --region 64
+  rekap rebuild --archive archive --warehouse warehouse/rebuilt.duckdb
   rekap query "select * from province_totals"
   rekap query --format csv "select * from region_winners where level = 'kabkota'"
 """
@@ -31,15 +42,58 @@ def cli() -> None:
     """
 
 
-@cli.command(short_help="Load SIREKAP mirrors/dumps and rebuild every table.", epilog="\b\nExample:\n  rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T01-00 \\\n            --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15")
-@click.option("--sirekap", "sirekap", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
-              help="A SIREKAP mirror folder or a .jsonl/.jsonl.gz dump; repeat for several, oldest first.")
+RUN_EXAMPLES = """\b
+Examples:
+  rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T01-00 \\
+            --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15
+  rekap run --sirekap-url https://sirekap-obj-data.kpu.go.id \\
+            --election pilkada2024 --contest pkwkp --region 64 --archive archive --rate 5
+"""
+
+
+@cli.command(short_help="Crawl the API or load exports; rebuild every table.", epilog=RUN_EXAMPLES)
+@click.option("--sirekap", "sirekap", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="A SIREKAP mirror folder, a .jsonl/.jsonl.gz dump or a crawl index; repeat for several, oldest first.")
+@click.option("--sirekap-url", help="Base URL of a SIREKAP-compatible API to crawl (needs --election, --contest, --region) [$REKAP_SIREKAP_URL].")
+@click.option("--election", help="Election id to crawl, e.g. pilkada2024 or pemilu2024 [$REKAP_ELECTION].")
+@click.option("--contest", help="Contest to crawl, e.g. pkwkp, pkwkk, ppwp [$REKAP_CONTEST].")
+@click.option("--region", help="Region code whose subtree to crawl, e.g. 64 (0 = national) [$REKAP_REGION].")
+@click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Folder archiving every response of every crawl [default: $REKAP_ARCHIVE or {DEFAULT_ARCHIVE.relative_to(PROJECT_ROOT)}].")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Requests per second at most, retries included [default: $REKAP_RATE or 5].")
+@click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True, help="Requests in flight at most.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True, help="Seconds before a request is given up and retried.")
+@click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True, help="Retries of a request that timed out, got 429/5xx or a broken body.")
+@click.option("--full", is_flag=True, help="Fetch every node, not only the subtrees whose aggregates changed.")
+@click.option("--max-requests", type=click.IntRange(min=1), default=None, help="Stop the crawl after this many requests; the next run resumes it.")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None,
               help=f"DuckDB file to load into [default: $REKAP_WAREHOUSE or {DEFAULT_WAREHOUSE.relative_to(PROJECT_ROOT)}].")
-@click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024].")
-def run(sirekap: tuple[Path, ...], warehouse: Path | None, election_year: int | None) -> None:
-    """Load SIREKAP exports, validate them and rebuild every table (one Prefect flow run)."""
-    settings = Settings.from_env(sirekap=sirekap, warehouse=warehouse, election_year=election_year)
+@click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024, or --election's].")
+def run(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None, contest: str | None, region: str | None,
+        archive: Path | None, rate: float | None, concurrency: int, timeout: float, retries: int, full: bool,
+        max_requests: int | None, warehouse: Path | None, election_year: int | None) -> None:  # fmt: skip
+    """Crawl a SIREKAP-compatible API into the archive and/or load SIREKAP exports, validate them
+    and rebuild every table (one Prefect flow run).
+
+    With --sirekap-url, only the subtrees whose aggregates changed since the last crawl are
+    fetched; an interrupted crawl is resumed by the next run.
+    """
+    crawl = None
+    if sirekap_url or os.environ.get("REKAP_SIREKAP_URL"):
+        try:
+            crawl = CrawlSettings.from_env(
+                base_url=sirekap_url, election=election, contest=contest, region=region, archive=archive, rate=rate,
+                concurrency=concurrency, timeout=timeout, retries=retries, full=full, max_requests=max_requests,
+            )  # fmt: skip
+            crawl_year = crawl.election_year
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        if election_year is not None and election_year != crawl_year:
+            raise click.UsageError(f"--year {election_year} contradicts --election {crawl.election}")
+        election_year = crawl_year
+    elif not sirekap:
+        raise click.UsageError("give --sirekap (a mirror, dump or crawl index) or --sirekap-url (an API to crawl)")
+    settings = Settings.from_env(sirekap=sirekap, warehouse=warehouse, election_year=election_year, crawl=crawl)
     _run_flow(settings)
     _show_results(settings.warehouse)
 
@@ -56,6 +110,29 @@ def demo(progress: float, seed: int, warehouse: Path, mirror: Path) -> None:
     manifest = generate_kaltim_mirror(mirror, progress=progress, seed=seed)
     click.echo(f"demo mirror: {manifest.files_written:,} files, {manifest.tps_published:,} of {manifest.tps_total:,} TPS published -> {mirror}")
     _run_flow(Settings(warehouse=warehouse, sirekap=(mirror,)))
+    _show_results(warehouse)
+
+
+@cli.command(short_help="Rebuild a warehouse from a crawl archive alone (no network).", epilog="\b\nExample:\n  rekap rebuild --archive archive --warehouse warehouse/rebuilt.duckdb")
+@click.option("--archive", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help=f"The crawl archive [default: $REKAP_ARCHIVE or {DEFAULT_ARCHIVE.relative_to(PROJECT_ROOT)}].")
+@click.option("--warehouse", type=click.Path(path_type=Path), required=True, help="DuckDB file to build (must not exist, unless --replace).")
+@click.option("--replace", is_flag=True, help="Replace an existing warehouse file (atomically, once the rebuild succeeded).")
+def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
+    """Replay every finished crawl of the archive, oldest first, one run per crawl (as the nightly
+    runs loaded them), into a new warehouse: the same marts, without the network."""
+    archive = archive or Path(os.environ.get("REKAP_ARCHIVE", DEFAULT_ARCHIVE))
+    if warehouse.exists() and not replace:
+        raise click.UsageError(f"{warehouse} exists: pick a new file or pass --replace")
+    prefect_environment()
+    from flows.nightly import rebuild_from_archive
+
+    try:
+        summaries = rebuild_from_archive(archive, warehouse)
+    except Exception as exc:
+        raise click.ClickException(f"rebuild failed: {exc}") from exc
+    records = sum(s.load.records_read for s in summaries)
+    click.echo(f"rebuilt {warehouse} from {archive}: {len(summaries)} crawls replayed, one run each; {records:,} records read")
     _show_results(warehouse)
 
 
@@ -88,9 +165,12 @@ def _run_flow(settings: Settings) -> None:
     from flows.nightly import nightly
 
     try:
-        summary = nightly(list(settings.sirekap), settings.warehouse, settings.election_year)
+        summary = nightly(list(settings.sirekap), settings.warehouse, settings.election_year, settings.crawl)
     except Exception as exc:  # the flow has recorded the failure in `runs`; say why and stop
         raise click.ClickException(f"run failed: {exc}") from exc
+    if summary.crawl is not None:
+        click.echo(summary.crawl.describe())
+        click.echo(f"  archive: {summary.crawl.archive}")
     load = summary.load
     click.echo(
         f"run {summary.run_id}: {load.records_read:,} records read, {load.records_loaded:,} loaded, "

@@ -1,25 +1,29 @@
-"""The nightly flow: pull raw exports -> validate -> load -> build models -> audit -> publish.
+"""The nightly flow: [crawl the API ->] pull raw exports -> validate -> load -> build models -> audit -> publish.
 
 Thin on purpose: each task opens the run's staging warehouse from its path and calls one plain
-function that tests call directly. Logic lives in flows/batch.py, schemas/, warehouse/.
+function that tests call directly. Logic lives in flows/sources/api.py (the crawl),
+flows/batch.py, schemas/, warehouse/.
 The published warehouse is only ever replaced whole (warehouse/publish.py).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from flows.settings import prefect_environment
+from flows.settings import CrawlSettings, prefect_environment
 
 prefect_environment()
 
 from prefect import flow, get_run_logger, task  # noqa: E402  (Prefect reads its settings at import)
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
+from flows.sources import api  # noqa: E402
+from flows.sources.archive import Archive  # noqa: E402
 from warehouse import models, publish  # noqa: E402
 from warehouse.db import connect, ensure_schema  # noqa: E402
-from warehouse.load import LoadResult, finish_run, ingest, new_run_id, start_run  # noqa: E402
+from warehouse.load import LoadResult, finish_run, ingest, loaded_sources, new_run_id, start_run  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,25 @@ class RunSummary:
     load: LoadResult
     models_built: int
     audits_passed: int
+    crawl: api.CrawlSummary | None = None
+
+
+def crawls_to_load(staging: Path, archive: Path) -> list[Path]:
+    """The archive's finished crawls that no succeeded run of this warehouse has loaded, oldest
+    first: tonight's, and any whose run failed after crawling (their changes are not in the
+    next crawl, which only fetches what changed since)."""
+    with connect(staging) as con:
+        loaded = loaded_sources(con)
+    finished = [c.index.resolve() for c in Archive(archive).crawls() if c.finished]
+    return [index for index in finished if str(index) not in loaded]
+
+
+@task(name="crawl SIREKAP API", cache_policy=NO_CACHE)
+def crawl_task(crawl: CrawlSettings) -> api.CrawlSummary:
+    summary = api.crawl(crawl.target(), crawl.archive, crawl.policy(), full=crawl.full, max_requests=crawl.max_requests)
+    level = logging.INFO if summary.finished and not summary.failed else logging.WARNING
+    get_run_logger().log(level, summary.describe())
+    return summary
 
 
 @task(name="load sources", cache_policy=NO_CACHE)
@@ -61,17 +84,24 @@ def publish_task(staging: Path, warehouse: Path, run_id: str) -> None:
 
 
 @flow(name="rekap-nightly", log_prints=True)
-def nightly(sirekap: list[Path], warehouse: Path, election_year: int = 2024) -> RunSummary:
-    """Load SIREKAP mirrors and dumps, rebuild every model, and publish the warehouse atomically."""
+def nightly(
+    sirekap: list[Path] | None, warehouse: Path, election_year: int = 2024, crawl: CrawlSettings | None = None
+) -> RunSummary:
+    """Crawl the SIREKAP API (if given) into its archive, load it with any SIREKAP mirrors and
+    dumps, rebuild every model, and publish the warehouse atomically."""
     warehouse = Path(warehouse)
     run_id = new_run_id()
-    sources = [Path(p) for p in sirekap]
+    sources = [Path(p) for p in sirekap or []]
+    crawled = None
     with publish.writer_lock(warehouse):
         staging = publish.begin(warehouse, run_id)
         try:
             with connect(staging) as con:
                 ensure_schema(con)
                 start_run(con, run_id, [str(p.resolve()) for p in sources])
+            if crawl is not None:
+                crawled = crawl_task(crawl)
+                sources += crawls_to_load(staging, crawl.archive)
             loaded = load_task(staging, run_id, sources, election_year)
             built = build_task(staging)
             audited = audit_task(staging)
@@ -81,6 +111,28 @@ def nightly(sirekap: list[Path], warehouse: Path, election_year: int = 2024) -> 
             publish.record_failed_run(warehouse, staging, run_id, f"{type(exc).__name__}: {exc}")
             publish.discard(staging)
             raise
-    summary = RunSummary(run_id, str(warehouse), loaded, built, audited)
+    summary = RunSummary(run_id, str(warehouse), loaded, built, audited, crawled)
     get_run_logger().info("run finished: %s", asdict(summary))
     return summary
+
+
+def rebuild_from_archive(archive: Path, warehouse: Path) -> list[RunSummary]:
+    """Rebuild a warehouse from a crawl archive alone: one nightly run per finished crawl, oldest
+    first, as the nightly runs loaded them, into a fresh file published over `warehouse` at the
+    end (a failure leaves `warehouse` as it was)."""
+    warehouse = Path(warehouse)
+    crawls = [c for c in Archive(archive).crawls() if c.finished]
+    if not crawls:
+        raise ValueError(f"{archive}: no finished crawl to rebuild from")
+    fresh = warehouse.with_name(f"{warehouse.name}.rebuild-{new_run_id()}")
+    summaries = []
+    with publish.writer_lock(warehouse):
+        try:
+            for found in crawls:
+                year = api.ELECTION_ID.match(found.header["election"]).group(2)
+                summaries.append(nightly([found.index], fresh, int(year)))
+            publish.publish(fresh, warehouse)
+        finally:
+            publish.discard(fresh)
+            fresh.with_name(fresh.name + ".lock").unlink(missing_ok=True)
+    return summaries

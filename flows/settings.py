@@ -10,6 +10,63 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "rekap.duckdb"
 DEMO_WAREHOUSE = PROJECT_ROOT / "warehouse" / "demo.duckdb"
 DEMO_MIRROR = PROJECT_ROOT / "demo" / "sirekap"
+DEFAULT_ARCHIVE = PROJECT_ROOT / "archive"
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    """A SIREKAP-compatible API to crawl (`rekap run --sirekap-url`) and the archive it fills.
+
+    `election` is the election id (`pilkada2024`: the endpoint folder and the year), `contest`
+    the SIREKAP contest (`pkwkp`), `region` the code whose subtree is crawled (`64`).
+    The defaults are polite to a public server: 5 requests/s over 4 connections.
+    """
+
+    base_url: str
+    election: str
+    contest: str
+    region: str
+    archive: Path = DEFAULT_ARCHIVE
+    rate: float = 5.0
+    concurrency: int = 4
+    timeout: float = 10.0
+    retries: int = 4
+    full: bool = False
+    max_requests: int | None = None
+
+    @classmethod
+    def from_env(cls, **overrides) -> "CrawlSettings":
+        """`REKAP_SIREKAP_URL`, `REKAP_ELECTION`, `REKAP_CONTEST`, `REKAP_REGION`, `REKAP_ARCHIVE`,
+        `REKAP_RATE` under explicit arguments (None = not given)."""
+        env = os.environ
+        values: dict = {}
+        for field_name, var, cast in (
+            ("base_url", "REKAP_SIREKAP_URL", str), ("election", "REKAP_ELECTION", str),
+            ("contest", "REKAP_CONTEST", str), ("region", "REKAP_REGION", str),
+            ("archive", "REKAP_ARCHIVE", Path), ("rate", "REKAP_RATE", float),
+        ):  # fmt: skip
+            if var in env:
+                values[field_name] = cast(env[var])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        missing = [k for k in ("base_url", "election", "contest", "region") if not values.get(k)]
+        if missing:
+            raise ValueError(f"crawling an API needs {', '.join(missing)}")
+        values["archive"] = Path(values.get("archive", DEFAULT_ARCHIVE))
+        return cls(**values)
+
+    @property
+    def election_year(self) -> int:
+        return self.target().year
+
+    def target(self):
+        from flows.sources.api import Target
+
+        return Target(self.base_url, self.election, self.contest, self.region)
+
+    def policy(self):
+        from flows.sources.api import HttpPolicy
+
+        return HttpPolicy(rate=self.rate, concurrency=self.concurrency, timeout=self.timeout, retries=self.retries)
 
 
 @dataclass(frozen=True)
@@ -24,6 +81,7 @@ class Settings:
     warehouse: Path = DEFAULT_WAREHOUSE
     sirekap: tuple[Path, ...] = ()
     election_year: int = 2024
+    crawl: CrawlSettings | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
