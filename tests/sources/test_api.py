@@ -7,8 +7,13 @@ costs a fraction of a second. The Kaltim-sized crawl through the CLI is tests/te
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +26,7 @@ from flows.sources import api
 from flows.sources.api import CrawlSummary, HttpPolicy, RateLimiter, Target, backoff_delay, crawl, parse_retry_after
 from flows.sources.archive import Archive, CrawlLog, final_responses, read_index
 from flows.sources.demo import generate_mirror
+from flows.settings import PROJECT_ROOT
 from tests.shared import SERIBU, load_and_build, load_only, mini_race, write_json
 from tests.sirekap_server import SirekapServer
 from warehouse.checksum import mart_checksum
@@ -135,7 +141,13 @@ RECOVERABLE = [
     pytest.param("truncate", {}, "truncated", id="truncated"),
     pytest.param("invalid_json", {}, "invalid JSON", id="invalid-json"),
 ]
-SHORT_TIMEOUT = HttpPolicy(rate=10_000, concurrency=4, timeout=0.3, retries=2, backoff=0.01, backoff_max=0.05)
+RETRY_TWICE = HttpPolicy(rate=10_000, concurrency=4, timeout=2.0, retries=2, backoff=0.01, backoff_max=0.05)
+# For hangs only: every request of the crawl gets this timeout, and a loaded machine can be slow.
+HANG_TIMEOUT = HttpPolicy(rate=10_000, concurrency=4, timeout=0.5, retries=2, backoff=0.01, backoff_max=0.05)
+
+
+def policy_for(kind: str) -> HttpPolicy:
+    return HANG_TIMEOUT if kind == "hang" else RETRY_TWICE
 
 
 @pytest.mark.parametrize(("kind", "options", "why"), RECOVERABLE)
@@ -143,7 +155,7 @@ def test_a_passing_fault_is_retried_and_the_crawl_is_whole(kind, options, why, m
     target = published_tps(mirror)[0]
     server.fault(kind, target, times=2, **options)
     server.fault(kind, PROVINCE, times=1, **options)
-    summary = run(server, tmp_path / "archive", SHORT_TIMEOUT)
+    summary = run(server, tmp_path / "archive", policy_for(kind))
     assert summary.finished and not summary.failed and summary.retried == 3
     assert server.counts[target] == 3 and server.counts[PROVINCE] == 2
 
@@ -162,7 +174,7 @@ def test_a_passing_fault_is_retried_and_the_crawl_is_whole(kind, options, why, m
 def test_a_lasting_fault_is_recorded_and_nothing_partial_is_loaded(kind, options, why, mirror, server, tmp_path):
     target = published_tps(mirror)[0]
     server.fault(kind, target, **options)
-    summary = run(server, tmp_path / "archive", SHORT_TIMEOUT)
+    summary = run(server, tmp_path / "archive", policy_for(kind))
     url = f"{server.url}/{target}"
     assert summary.finished and server.counts[target] == 3  # 1 + 2 retries, then given up
     assert [f["url"] for f in summary.failed] == [url]
@@ -306,6 +318,32 @@ def test_a_crash_mid_crawl_resumes_to_the_uninterrupted_result(mirror, server, t
         for mart in ("province_totals", "region_winners"):
             assert mart_checksum(resumed_con, mart) == mart_checksum(reference_con, mart)
         assert loaded_documents(resumed_con) == mirror_hashes(mirror)
+
+
+def test_a_crawl_killed_with_sigkill_resumes_to_the_uninterrupted_result(mirror, server, tmp_path):
+    reference = run(server, tmp_path / "reference")
+    server.reset_counts()
+    script = (
+        "import sys; from flows.sources.api import HttpPolicy, Target, crawl; "
+        "crawl(Target(sys.argv[1], 'pilkada2024', 'pkwkp', '99'), sys.argv[2], HttpPolicy(rate=60, concurrency=4))"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, server.url, str(tmp_path / "archive")], cwd=PROJECT_ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while server.total < 15 and child.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert child.poll() is None, "the crawl ended before it could be killed"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+    killed_after = server.total
+    assert 15 <= killed_after < MINI_FILES
+
+    resumed = run(server, tmp_path / "archive")
+    assert resumed.finished and resumed.resumed
+    assert server.total <= MINI_FILES + FAST.concurrency  # at most the requests in flight are asked again
+    assert final_state(resumed) == final_state(reference)
 
 
 def test_one_crawl_at_a_time_per_archive(server, tmp_path):
