@@ -51,6 +51,9 @@ def crawl_task(crawl: CrawlSettings) -> api.CrawlSummary:
     summary = api.crawl(crawl.target(), crawl.archive, crawl.policy(), full=crawl.full, max_requests=crawl.max_requests)
     level = logging.INFO if summary.finished and not summary.failed else logging.WARNING
     get_run_logger().log(level, summary.describe())
+    root_failure = summary.root_failure()
+    if root_failure:  # nothing of the tree came: a failed night, not a quiet one
+        raise api.CrawlError(f"crawl {summary.crawl_id}: {summary.root} could not be read: {root_failure}")
     return summary
 
 

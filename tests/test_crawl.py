@@ -212,3 +212,21 @@ def test_a_run_loads_every_finished_crawl_no_succeeded_run_has_loaded(tmp_path: 
         (run_id,) = con.execute("select run_id from runs order by started_at desc limit 1").fetchone()
         finish_run(con, run_id, "failed", "audit failed")
     assert crawls_to_load(warehouse, archive) == [Path(second.index)]  # a failed run loaded nothing
+
+
+def test_a_night_the_api_does_not_answer_fails_loudly(rekap, tmp_path: Path) -> None:
+    from flows.sources.demo import generate_mirror
+    from tests.shared import mini_race
+
+    generate_mirror(mini_race(), tmp_path / "mirror", progress=0.9)
+    warehouse = tmp_path / "w.duckdb"
+    with SirekapServer(tmp_path / "mirror", request_limit=100) as server:
+        server.fault("error", lambda path: True, status=503)
+        result = rekap("run", "--sirekap-url", server.url, "--election", "pilkada2024", "--contest", "pkwkp",
+                       "--region", "99", "--archive", tmp_path / "archive", "--warehouse", warehouse,
+                       "--rate", "10000", "--retries", "1", ok=False)  # fmt: skip
+    root = f"{server.url}/{HHCW}/99.json"
+    assert result.exit_code == 1 and f"{root} could not be read: HTTP 503" in result.output
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        ((status, error),) = con.execute("select status, error from runs").fetchall()
+    assert status == "failed" and "could not be read" in error

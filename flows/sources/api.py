@@ -72,6 +72,10 @@ RETRY_STATUSES = frozenset({200, 408, 429})
 USER_AGENT = "rekap/0.1 (nightly batch of public SIREKAP counts; polite: rate-limited, resumable)"
 
 
+class CrawlError(RuntimeError):
+    """A crawl that got nothing usable (the region's own node could not be read)."""
+
+
 class CrawlPaused(Exception):
     """The crawl used up its request budget; the next crawl of the same target resumes it."""
 
@@ -153,6 +157,7 @@ class CrawlSummary:
     archive: str
     finished: bool  # False: interrupted (request budget); the next crawl resumes it
     resumed: bool
+    root: str = ""  # URL of the region's own node, where the tree starts
     requests: int = 0  # HTTP requests this call made (every attempt)
     replayed: int = 0  # responses read back from the archive instead (resuming)
     retried: int = 0  # attempts that failed and were retried
@@ -160,6 +165,11 @@ class CrawlSummary:
     fetched: dict[str, int] = field(default_factory=dict)  # documents received whole, per kind/level
     not_found: list[str] = field(default_factory=list)  # URLs answered 404 (no file)
     failed: list[dict] = field(default_factory=list)  # {"url", "reason"} of what could not be read
+
+    def root_failure(self) -> str | None:
+        """Why the region's own node could not be read, if it could not: the crawl then got
+        nothing of the tree, which a run should treat as a failed night, not a quiet one."""
+        return next((f["reason"] for f in self.failed if f["url"] == self.root), None)
 
     def describe(self) -> str:
         state = "finished" if self.finished else "paused (request budget): the next run resumes it"
@@ -500,7 +510,8 @@ def crawl(
 
     Returns what happened; `summary.index` is the crawl's index file, the source to load once
     `summary.finished`. Raises only on what no retry can help: the archive is locked by another
-    crawl, or an unexpected error (the crawl is then resumable).
+    crawl, or an unexpected error (the crawl is then resumable). URLs that failed after their
+    retries are in `summary.failed`, not raised: the caller decides (see `root_failure`).
     """
     archive = Archive(archive_dir)
     with archive.lock():
@@ -525,7 +536,8 @@ def crawl(
             crawl_log.write({"crawl": header})
         else:
             crawl_log.write({"resumed": {"at": utc_now(), "base_url": target.base_url, "already": len(done)}})
-        summary = CrawlSummary(crawl_id, str(crawl_log.path.resolve()), str(archive.root.resolve()), False, unfinished is not None)
+        summary = CrawlSummary(crawl_id, str(crawl_log.path.resolve()), str(archive.root.resolve()), False,
+                               unfinished is not None, target.url(target.node_path(target.region)))  # fmt: skip
         fetcher = _Fetcher(target, policy, archive, crawl_log, done, max_requests)
         try:
             state = _Crawl(target, fetcher, baseline, full, summary).run()
@@ -544,7 +556,4 @@ def crawl(
             counts |= {"not_found": len(summary.not_found), "failed": len(summary.failed)}
             crawl_log.write({"finished": {"at": utc_now(), "summary": counts}})
             crawl_log.close()
-            log.info(summary.describe())
-        else:
-            log.warning(summary.describe())
         return summary

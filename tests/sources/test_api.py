@@ -189,6 +189,15 @@ def test_a_lasting_fault_is_recorded_and_nothing_partial_is_loaded(kind, options
         assert con.execute("select records_read, records_loaded, records_quarantined from runs").fetchone() == (MINI_FILES, MINI_FILES - 1, 1)
 
 
+def test_a_crawl_that_cannot_read_its_root_says_so(server, tmp_path):
+    server.fault("error", PROVINCE, status=503)
+    summary = run(server, tmp_path / "archive", RETRY_TWICE)
+    assert summary.finished and summary.root == f"{server.url}/{PROVINCE}"
+    assert summary.root_failure() == "HTTP 503 (gave up after 3 attempts)"
+    server.clear_faults()
+    assert run(server, tmp_path / "archive").root_failure() is None
+
+
 def test_a_failed_subtree_is_fetched_by_the_next_crawl(mirror, server, tmp_path):
     server.fault("error", KECAMATAN, status=500)
     first = run(server, tmp_path / "archive")
