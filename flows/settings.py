@@ -75,7 +75,7 @@ class Settings:
 
     `election_year` turns the mirror's `pilkada`/`pemilu` folder into an election id
     (`pilkada2024`): SIREKAP paths do not carry the year, and the publisher's `ts` is not
-    trusted for anything but display.
+    trusted for anything but display. `crawl`, when set, is an API the run crawls first.
     """
 
     warehouse: Path = DEFAULT_WAREHOUSE
