@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 
 from flows.sirekap import Rows, StructuralError, parse_document
+from flows.sources.archive import is_crawl_index, read_crawl
 from flows.sources.dump import is_dump, read_dump
 from flows.sources.mirror import read_mirror
 from flows.sources.records import SourceRecord
@@ -55,11 +56,13 @@ class Batch:
 
 def records_of(path: Path) -> Iterator[SourceRecord]:
     path = Path(path)
+    if is_crawl_index(path):  # before dumps: a crawl's index is .jsonl too
+        return read_crawl(path)
     if path.is_dir():
         return read_mirror(path)
     if is_dump(path):
         return read_dump(path)
-    raise SourceError(f"{path}: not a SIREKAP mirror folder or a .jsonl/.jsonl.gz dump")
+    raise SourceError(f"{path}: not a SIREKAP mirror folder, a .jsonl/.jsonl.gz dump or a crawl index")
 
 
 def read_sources(paths: Iterable[Path], election_year: int) -> Batch:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -9,7 +10,17 @@ from pathlib import Path
 
 import click
 
-from flows.settings import DEFAULT_REPORTS, DEFAULT_WAREHOUSE, DEMO_MIRROR, DEMO_WAREHOUSE, PROJECT_ROOT, Settings, prefect_environment
+from flows.settings import (
+    DEFAULT_ARCHIVE,
+    DEFAULT_REPORTS,
+    DEFAULT_WAREHOUSE,
+    DEMO_MIRROR,
+    DEMO_WAREHOUSE,
+    PROJECT_ROOT,
+    CrawlSettings,
+    Settings,
+    prefect_environment,
+)
 
 EXAMPLES = """\b
 Examples:
@@ -19,6 +30,8 @@ Examples:
             --internal ../shared/data/internal-count/kaltim-pilgub2024-claim-rudy-seno.csv \\
             --official ../shared/data/kpu-rekap/kaltim-pilgub2024-dhasil-prov.csv
   rekap report --format html
+  rekap run --sirekap-url https://sirekap-obj-data.kpu.go.id --election pilkada2024 --contest pkwkp --region 64
+  rekap rebuild --archive archive --warehouse warehouse/rebuilt.duckdb
   rekap query "select * from province_totals"
   rekap query --format csv "select * from region_winners where level = 'kabkota'"
   rekap server                      # a local Prefect server, for schedules
@@ -38,9 +51,33 @@ def cli() -> None:
     """
 
 
-@cli.command(short_help="Load SIREKAP exports and count files, rebuild every table.", epilog="\b\nExamples:\n  rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T01-00 \\\n            --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15\n  rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15 \\\n            --internal ../shared/data/internal-count/kaltim-pilgub2024-claim-rudy-seno.csv \\\n            --official ../shared/data/kpu-rekap/kaltim-pilgub2024-dhasil-prov.csv")
+RUN_EXAMPLES = """\b
+Examples:
+  rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T01-00 \\
+            --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15
+  rekap run --sirekap ../shared/data/sirekap/pilkada2024-kaltim/2024-11-28T10-15 \\
+            --internal ../shared/data/internal-count/kaltim-pilgub2024-claim-rudy-seno.csv \\
+            --official ../shared/data/kpu-rekap/kaltim-pilgub2024-dhasil-prov.csv
+  rekap run --sirekap-url https://sirekap-obj-data.kpu.go.id \\
+            --election pilkada2024 --contest pkwkp --region 64 --archive archive --rate 5
+"""
+
+
+@cli.command(short_help="Crawl the API or load exports and count files; rebuild every table.", epilog=RUN_EXAMPLES)
 @click.option("--sirekap", "sirekap", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="A SIREKAP mirror folder or a .jsonl/.jsonl.gz dump; repeat for several, oldest first.")
+              help="A SIREKAP mirror folder, a .jsonl/.jsonl.gz dump or a crawl index; repeat for several, oldest first.")
+@click.option("--sirekap-url", help="Base URL of a SIREKAP-compatible API to crawl (needs --election, --contest, --region) [$REKAP_SIREKAP_URL].")
+@click.option("--election", help="Election id to crawl, e.g. pilkada2024 or pemilu2024 [$REKAP_ELECTION].")
+@click.option("--contest", help="Contest to crawl, e.g. pkwkp, pkwkk, ppwp [$REKAP_CONTEST].")
+@click.option("--region", help="Region code whose subtree to crawl, e.g. 64 (0 = national) [$REKAP_REGION].")
+@click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Folder archiving every response of every crawl [default: $REKAP_ARCHIVE or {DEFAULT_ARCHIVE.relative_to(PROJECT_ROOT)}].")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Requests per second at most, retries included [default: $REKAP_RATE or 5].")
+@click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True, help="Requests in flight at most.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True, help="Seconds before a request is given up and retried.")
+@click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True, help="Retries of a request that timed out, got 429/5xx or a broken body.")
+@click.option("--full", is_flag=True, help="Fetch every node, not only the subtrees whose aggregates changed.")
+@click.option("--max-requests", type=click.IntRange(min=1), default=None, help="Stop the crawl after this many requests; the next run resumes it.")
 @click.option("--internal", "internal", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="An internal count (CSV, XLSX or Parquet; TPS or region rows); repeatable.")
 @click.option("--official", "official", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -49,21 +86,38 @@ def cli() -> None:
               help="TOML overriding how count-file columns are read, and naming their race (see flows/sources/count_columns.toml).")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None,
               help=f"DuckDB file to load into [default: $REKAP_WAREHOUSE or {DEFAULT_WAREHOUSE.relative_to(PROJECT_ROOT)}].")
-@click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024].")
+@click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024, or --election's].")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Data-quality rule pack [default: $REKAP_RULES or schemas/rules.toml].")
-def run(sirekap: tuple[Path, ...], internal: tuple[Path, ...], official: tuple[Path, ...], columns: Path | None,
+def run(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None, contest: str | None, region: str | None,
+        archive: Path | None, rate: float | None, concurrency: int, timeout: float, retries: int, full: bool,
+        max_requests: int | None, internal: tuple[Path, ...], official: tuple[Path, ...], columns: Path | None,
         warehouse: Path | None, election_year: int | None, rules: Path | None) -> None:  # fmt: skip
-    """Load SIREKAP exports and internal-count / official-recap files, validate them, rebuild every
-    table and the reconciliation report (one Prefect flow run).
+    """Crawl a SIREKAP-compatible API into the archive and/or load SIREKAP exports and
+    internal-count / official-recap files, validate them, rebuild every table and the
+    reconciliation report (one Prefect flow run).
 
-    A count file whose columns, values or codes cannot be read is not loaded at all; the run
-    says why and goes on with the rest.
+    With --sirekap-url, only the subtrees whose aggregates changed since the last crawl are
+    fetched; an interrupted crawl is resumed by the next run. A count file whose columns, values
+    or codes cannot be read is not loaded at all; the run says why and goes on with the rest.
     """
-    if not (sirekap or internal or official):
-        raise click.UsageError("give at least one --sirekap, --internal or --official")
-    settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, columns=columns,
-                                 warehouse=warehouse, election_year=election_year, rules=rules)  # fmt: skip
+    crawl = None
+    if sirekap_url or os.environ.get("REKAP_SIREKAP_URL"):
+        try:
+            crawl = CrawlSettings.from_env(
+                base_url=sirekap_url, election=election, contest=contest, region=region, archive=archive, rate=rate,
+                concurrency=concurrency, timeout=timeout, retries=retries, full=full, max_requests=max_requests,
+            )  # fmt: skip
+            crawl_year = crawl.election_year
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        if election_year is not None and election_year != crawl_year:
+            raise click.UsageError(f"--year {election_year} contradicts --election {crawl.election}")
+        election_year = crawl_year
+    elif not (sirekap or internal or official):
+        raise click.UsageError("give --sirekap (a mirror, dump or crawl index), --sirekap-url (an API to crawl), --internal or --official")
+    settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, columns=columns, warehouse=warehouse,
+                                 election_year=election_year, rules=rules, crawl=crawl)  # fmt: skip
     _run_flow(settings)
     _show_results(settings.warehouse)
 
@@ -120,6 +174,29 @@ def _write_report(warehouse: Path, fmt: str, out: Path) -> None:
         click.echo(f"report: {path}")
 
 
+@cli.command(short_help="Rebuild a warehouse from a crawl archive alone (no network).", epilog="\b\nExample:\n  rekap rebuild --archive archive --warehouse warehouse/rebuilt.duckdb")
+@click.option("--archive", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help=f"The crawl archive [default: $REKAP_ARCHIVE or {DEFAULT_ARCHIVE.relative_to(PROJECT_ROOT)}].")
+@click.option("--warehouse", type=click.Path(path_type=Path), required=True, help="DuckDB file to build (must not exist, unless --replace).")
+@click.option("--replace", is_flag=True, help="Replace an existing warehouse file (atomically, once the rebuild succeeded).")
+def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
+    """Replay every finished crawl of the archive, oldest first, one run per crawl (as the nightly
+    runs loaded them), into a new warehouse: the same marts, without the network."""
+    archive = archive or Path(os.environ.get("REKAP_ARCHIVE", DEFAULT_ARCHIVE))
+    if warehouse.exists() and not replace:
+        raise click.UsageError(f"{warehouse} exists: pick a new file or pass --replace")
+    prefect_environment()
+    from flows.nightly import rebuild_from_archive
+
+    try:
+        summaries = rebuild_from_archive(archive, warehouse)
+    except Exception as exc:
+        raise click.ClickException(f"rebuild failed: {exc}") from exc
+    records = sum(s.load.records_read for s in summaries)
+    click.echo(f"rebuilt {warehouse} from {archive}: {len(summaries)} crawls replayed, one run each; {records:,} records read")
+    _show_results(warehouse)
+
+
 @cli.command(short_help="Run SQL on the warehouse (read-only).", epilog="\b\nExamples:\n  rekap query \"select * from province_totals\"\n  rekap query --format json \"select * from runs\"\n  rekap query \"select table_name, column_name, comment from duckdb_columns() where table_name = 'region_winners'\"")
 @click.argument("sql")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file to read [default: $REKAP_WAREHOUSE or warehouse/rekap.duckdb].")
@@ -145,17 +222,43 @@ def query(sql: str, warehouse: Path | None, fmt: str) -> None:
 
 
 @cli.command(short_help="Serve the nightly run on a schedule (needs a Prefect server).",
-             epilog="\b\nExample (after `rekap server` in another terminal):\n  PREFECT_API_URL=http://127.0.0.1:4200/api \\\n    rekap serve --sirekap /data/sirekap-mirror --cron '0 2 * * *' --timezone Asia/Makassar")
-@click.option("--sirekap", "sirekap", multiple=True, required=True, type=click.Path(path_type=Path),
+             epilog="\b\nExamples (after `rekap server` in another terminal, with PREFECT_API_URL=http://127.0.0.1:4200/api):\n"
+                    "  rekap serve --sirekap /data/sirekap-mirror --cron '0 2 * * *' --timezone Asia/Makassar\n"
+                    "  rekap serve --sirekap-url https://sirekap-obj-data.kpu.go.id --election pilkada2024 --contest pkwkp --region 64 \\\n"
+                    "              --official /data/dhasil.csv --internal /data/internal.csv")
+@click.option("--sirekap", "sirekap", multiple=True, type=click.Path(path_type=Path),
               help="A SIREKAP mirror folder or dump each run reads; repeat for several.")
+@click.option("--sirekap-url", help="A SIREKAP-compatible API each run crawls (with --election, --contest, --region).")
+@click.option("--election", help="Election id to crawl, e.g. pilkada2024.")
+@click.option("--contest", help="Contest to crawl, e.g. pkwkp.")
+@click.option("--region", help="Region code whose subtree to crawl, e.g. 64.")
+@click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=None, help="Crawl archive folder [default: archive/].")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Requests per second at most [default: 5].")
+@click.option("--internal", "internal", multiple=True, type=click.Path(path_type=Path), help="An internal-count file each run reads; repeatable.")
+@click.option("--official", "official", multiple=True, type=click.Path(path_type=Path), help="An official-recap file each run reads; repeatable.")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file the runs publish to.")
 @click.option("--year", "election_year", type=int, default=None, help="Election year of the mirror's folders [default: 2024].")
+@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Data-quality rule pack.")
 @click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron syntax).")
 @click.option("--timezone", default="Asia/Makassar", show_default=True, help="Time zone of the cron (WITA for East Kalimantan).")
 @click.option("--name", default="nightly", show_default=True, help="Deployment name.")
-def serve(sirekap: tuple[Path, ...], warehouse: Path | None, election_year: int | None, cron: str, timezone: str, name: str) -> None:
-    """Register the nightly deployment with its schedule and run it when due (blocks; Ctrl-C stops)."""
-    settings = Settings.from_env(sirekap=sirekap, warehouse=warehouse, election_year=election_year)
+def serve(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None, contest: str | None, region: str | None,
+          archive: Path | None, rate: float | None, internal: tuple[Path, ...], official: tuple[Path, ...],
+          warehouse: Path | None, election_year: int | None, rules: Path | None, cron: str, timezone: str, name: str) -> None:  # fmt: skip
+    """Register the nightly deployment with its schedule and sources, and run it when due
+    (blocks; Ctrl-C stops). Task failures are retried by Prefect where a retry can help (the crawl)."""
+    crawl = None
+    if sirekap_url:
+        try:
+            crawl = CrawlSettings.from_env(base_url=sirekap_url, election=election, contest=contest, region=region,
+                                           archive=archive, rate=rate, task_retries=2)  # fmt: skip
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from exc
+        election_year = crawl.election_year
+    elif not (sirekap or internal or official):
+        raise click.UsageError("give the sources each run reads: --sirekap, --sirekap-url, --internal or --official")
+    settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, warehouse=warehouse,
+                                 election_year=election_year, rules=rules, crawl=crawl)  # fmt: skip
     prefect_environment()
     if not os.environ.get("PREFECT_API_URL"):
         raise click.ClickException(
@@ -167,15 +270,23 @@ def serve(sirekap: tuple[Path, ...], warehouse: Path | None, election_year: int 
 
     from flows.nightly import nightly
 
+    def absolute(paths) -> list[str]:
+        return [str(Path(p).resolve()) for p in paths]
+
+    parameters = {
+        "sirekap": absolute(settings.sirekap), "warehouse": str(settings.warehouse.resolve()),
+        "election_year": settings.election_year, "internal": absolute(settings.internal),
+        "official": absolute(settings.official), "rules": str(settings.rules.resolve()) if settings.rules else None,
+        "crawl": {**dataclasses.asdict(crawl), "archive": str(crawl.archive.resolve())} if crawl else None,
+    }  # fmt: skip
     click.echo(f"serving deployment rekap-nightly/{name}: {cron} ({timezone}) -> {settings.warehouse}")
     nightly.serve(
         name=name,
         schedules=[Cron(cron, timezone=timezone)],
-        parameters={"sirekap": [str(p.resolve()) for p in settings.sirekap], "warehouse": str(settings.warehouse.resolve()),
-                    "election_year": settings.election_year},
-        description="rekap nightly: load SIREKAP exports, rebuild the models, publish the warehouse atomically.",
+        parameters=parameters,
+        description="rekap nightly: crawl/load SIREKAP and count files, rebuild the models, publish the warehouse atomically.",
         entrypoint_type=EntrypointType.MODULE_PATH,
-    )  # fmt: skip
+    )
 
 
 @cli.command(short_help="Start a local Prefect server (127.0.0.1, telemetry off).",
@@ -194,9 +305,13 @@ def _run_flow(settings: Settings) -> None:
 
     try:
         summary = nightly(list(settings.sirekap), settings.warehouse, settings.election_year, settings.rules,
-                          list(settings.internal), list(settings.official), settings.columns)  # fmt: skip
+                          list(settings.internal), list(settings.official), settings.columns,
+                          dataclasses.asdict(settings.crawl) if settings.crawl else None)  # fmt: skip
     except Exception as exc:  # the flow has recorded the failure in `runs`; say why and stop
         raise click.ClickException(f"run failed: {exc}") from exc
+    if summary.crawl is not None:
+        click.echo(summary.crawl.describe())
+        click.echo(f"  archive: {summary.crawl.archive}")
     load, counts = summary.load, summary.counts
     read, loaded, quarantined = load.records_read, load.records_loaded, load.records_quarantined
     versions = load.versions_new

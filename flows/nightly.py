@@ -1,16 +1,19 @@
-"""The nightly flow: pull raw exports -> validate -> load -> build models -> audit -> report -> publish.
+"""The nightly flow: [crawl the API ->] pull raw exports -> validate -> load -> build models -> audit -> report -> publish.
 
 Thin on purpose: each task opens the run's staging warehouse from its path and calls one plain
-function that tests call directly. Logic lives in flows/batch.py, schemas/, warehouse/.
+function that tests call directly. Logic lives in flows/sources/api.py (the crawl),
+flows/batch.py, schemas/, warehouse/.
 The published warehouse is only ever replaced whole (warehouse/publish.py).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
+from typing import Any
 from pathlib import Path
 
-from flows.settings import Settings, prefect_environment
+from flows.settings import CrawlSettings, Settings, prefect_environment
 
 prefect_environment()
 
@@ -20,16 +23,19 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from report.data import collect  # noqa: E402
 from report.render import render_markdown  # noqa: E402
+from flows.sources import api  # noqa: E402
+from flows.sources.archive import Archive  # noqa: E402
 from warehouse import models, publish  # noqa: E402
 from warehouse.counts import CountLoadResult, ingest_counts  # noqa: E402
 from warehouse.db import connect, ensure_schema  # noqa: E402
-from warehouse.load import LoadResult, finish_run, ingest, new_run_id, start_run  # noqa: E402
+from warehouse.load import LoadResult, finish_run, ingest, loaded_sources, new_run_id, start_run  # noqa: E402
 from warehouse.quality import quality_summary  # noqa: E402
 
 # Stable artifact keys: each run adds a new version under the same key, so the Prefect UI shows
 # the latest report and its history in one place.
 REPORT_ARTIFACT = "rekap-report"
 RACES_ARTIFACT = "rekap-races"
+from warehouse.load import LoadResult, finish_run, ingest, loaded_sources, new_run_id, start_run  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,28 @@ class RunSummary:
     models_built: int
     audits_passed: int
     counts: CountLoadResult | None = None
+    crawl: api.CrawlSummary | None = None
+
+
+def crawls_to_load(staging: Path, archive: Path) -> list[Path]:
+    """The archive's finished crawls that no succeeded run of this warehouse has loaded, oldest
+    first: tonight's, and any whose run failed after crawling (their changes are not in the
+    next crawl, which only fetches what changed since)."""
+    with connect(staging) as con:
+        loaded = loaded_sources(con)
+    finished = [c.index.resolve() for c in Archive(archive).crawls() if c.finished]
+    return [index for index in finished if str(index) not in loaded]
+
+
+@task(name="crawl SIREKAP API", cache_policy=NO_CACHE)
+def crawl_task(crawl: CrawlSettings) -> api.CrawlSummary:
+    summary = api.crawl(crawl.target(), crawl.archive, crawl.policy(), full=crawl.full, max_requests=crawl.max_requests)
+    level = logging.INFO if summary.finished and not summary.failed else logging.WARNING
+    get_run_logger().log(level, summary.describe())
+    root_failure = summary.root_failure()
+    if root_failure:  # nothing of the tree came: a failed night, not a quiet one
+        raise api.CrawlError(f"crawl {summary.crawl_id}: {summary.root} could not be read: {root_failure}")
+    return summary
 
 
 @task(name="load sources", cache_policy=NO_CACHE)
@@ -98,31 +126,39 @@ def publish_task(staging: Path, warehouse: Path, run_id: str) -> None:
 
 @flow(name="rekap-nightly", log_prints=True)
 def nightly(
-    sirekap: list[Path],
+    sirekap: list[Path] | None,
     warehouse: Path,
     election_year: int = 2024,
     rules: Path | None = None,
     internal: list[Path] | None = None,
     official: list[Path] | None = None,
     columns: Path | None = None,
+    crawl: dict[str, Any] | None = None,
 ) -> RunSummary:
-    """Load SIREKAP mirrors and dumps and count files, rebuild every model, publish the
-    data-quality summary and the reconciliation report as artifacts, and the warehouse atomically.
+    """Crawl the SIREKAP API (if given) into its archive, load it with any SIREKAP mirrors,
+    dumps and count files, rebuild every model, publish the data-quality summary and the
+    reconciliation report as artifacts, and the warehouse atomically.
 
     `rules`: the data-quality rule pack; None takes REKAP_RULES, else schemas/rules.toml.
     """
     warehouse = Path(warehouse)
     rules = rules if rules is not None else Settings.from_env().rules
+    # A plain dict (CrawlSettings' fields) so a scheduled deployment can carry it as JSON.
+    crawl = CrawlSettings(**{**crawl, "archive": Path(crawl["archive"])}) if crawl else None
     run_id = new_run_id()
-    sources = [Path(p) for p in sirekap]
+    sources = [Path(p) for p in sirekap or []]
     internal = [Path(p) for p in internal or []]
     official = [Path(p) for p in official or []]
+    crawled = None
     with publish.writer_lock(warehouse):
         staging = publish.begin(warehouse, run_id)
         try:
             with connect(staging) as con:
                 ensure_schema(con)
                 start_run(con, run_id, [str(p.resolve()) for p in sources])
+            if crawl is not None:
+                crawled = crawl_task.with_options(retries=crawl.task_retries, retry_delay_seconds=crawl.task_retry_delay)(crawl)
+                sources += crawls_to_load(staging, crawl.archive)
             loaded = load_task(staging, run_id, sources, election_year)
             # After SIREKAP: a count file is checked against the regions and candidates loaded.
             counted = counts_task(staging, run_id, internal, official, columns, election_year) if internal or official else None
@@ -136,6 +172,28 @@ def nightly(
             publish.record_failed_run(warehouse, staging, run_id, f"{type(exc).__name__}: {exc}")
             publish.discard(staging)
             raise
-    summary = RunSummary(run_id, str(warehouse), loaded, built, audited, counted)
+    summary = RunSummary(run_id, str(warehouse), loaded, built, audited, counted, crawled)
     get_run_logger().info("run finished: %s", asdict(summary))
     return summary
+
+
+def rebuild_from_archive(archive: Path, warehouse: Path) -> list[RunSummary]:
+    """Rebuild a warehouse from a crawl archive alone: one nightly run per finished crawl, oldest
+    first, as the nightly runs loaded them, into a fresh file published over `warehouse` at the
+    end (a failure leaves `warehouse` as it was)."""
+    warehouse = Path(warehouse)
+    crawls = [c for c in Archive(archive).crawls() if c.finished]
+    if not crawls:
+        raise ValueError(f"{archive}: no finished crawl to rebuild from")
+    fresh = warehouse.with_name(f"{warehouse.name}.rebuild-{new_run_id()}")
+    summaries = []
+    with publish.writer_lock(warehouse):
+        try:
+            for found in crawls:
+                year = api.ELECTION_ID.match(found.header["election"]).group(2)
+                summaries.append(nightly([found.index], fresh, int(year)))
+            publish.publish(fresh, warehouse)
+        finally:
+            publish.discard(fresh)
+            fresh.with_name(fresh.name + ".lock").unlink(missing_ok=True)
+    return summaries

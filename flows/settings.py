@@ -12,6 +12,67 @@ DEMO_WAREHOUSE = PROJECT_ROOT / "warehouse" / "demo.duckdb"
 DEMO_MIRROR = PROJECT_ROOT / "demo" / "sirekap"
 DEMO_COUNTS = PROJECT_ROOT / "demo"  # the demo's internal count and official recap go beside its mirror
 DEFAULT_REPORTS = PROJECT_ROOT / "reports"
+DEFAULT_ARCHIVE = PROJECT_ROOT / "archive"
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    """A SIREKAP-compatible API to crawl (`rekap run --sirekap-url`) and the archive it fills.
+
+    `election` is the election id (`pilkada2024`: the endpoint folder and the year), `contest`
+    the SIREKAP contest (`pkwkp`), `region` the code whose subtree is crawled (`64`).
+    The defaults are polite to a public server: 5 requests/s over 4 connections.
+    """
+
+    base_url: str
+    election: str
+    contest: str
+    region: str
+    archive: Path = DEFAULT_ARCHIVE
+    rate: float = 5.0
+    concurrency: int = 4
+    timeout: float = 10.0
+    retries: int = 4
+    full: bool = False
+    max_requests: int | None = None
+    # Prefect retries of the whole crawl task (on top of each request's own retries): none for an
+    # interactive `rekap run`; `rekap serve` sets them for the unattended nightly deployment.
+    task_retries: int = 0
+    task_retry_delay: float = 300.0
+
+    @classmethod
+    def from_env(cls, **overrides) -> "CrawlSettings":
+        """`REKAP_SIREKAP_URL`, `REKAP_ELECTION`, `REKAP_CONTEST`, `REKAP_REGION`, `REKAP_ARCHIVE`,
+        `REKAP_RATE` under explicit arguments (None = not given)."""
+        env = os.environ
+        values: dict = {}
+        for field_name, var, cast in (
+            ("base_url", "REKAP_SIREKAP_URL", str), ("election", "REKAP_ELECTION", str),
+            ("contest", "REKAP_CONTEST", str), ("region", "REKAP_REGION", str),
+            ("archive", "REKAP_ARCHIVE", Path), ("rate", "REKAP_RATE", float),
+        ):  # fmt: skip
+            if var in env:
+                values[field_name] = cast(env[var])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        missing = [k for k in ("base_url", "election", "contest", "region") if not values.get(k)]
+        if missing:
+            raise ValueError(f"crawling an API needs {', '.join(missing)}")
+        values["archive"] = Path(values.get("archive", DEFAULT_ARCHIVE))
+        return cls(**values)
+
+    @property
+    def election_year(self) -> int:
+        return self.target().year
+
+    def target(self):
+        from flows.sources.api import Target
+
+        return Target(self.base_url, self.election, self.contest, self.region)
+
+    def policy(self):
+        from flows.sources.api import HttpPolicy
+
+        return HttpPolicy(rate=self.rate, concurrency=self.concurrency, timeout=self.timeout, retries=self.retries)
 
 
 @dataclass(frozen=True)
@@ -20,7 +81,7 @@ class Settings:
 
     `election_year` turns the mirror's `pilkada`/`pemilu` folder into an election id
     (`pilkada2024`): SIREKAP paths do not carry the year, and the publisher's `ts` is not
-    trusted for anything but display.
+    trusted for anything but display. `crawl`, when set, is an API the run crawls first.
     `rules` names the data-quality rule pack (None: schemas/rules.toml).
     """
 
@@ -31,6 +92,7 @@ class Settings:
     official: tuple[Path, ...] = ()  # official recap (D.HASIL) files
     columns: Path | None = None  # a TOML overriding flows/sources/count_columns.toml
     rules: Path | None = None
+    crawl: CrawlSettings | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

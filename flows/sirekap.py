@@ -203,12 +203,34 @@ def _progress(block: Any, where: str) -> tuple[int | None, int | None]:
     return _count(block.get("total"), f"{where}.total"), _count(block.get("progres"), f"{where}.progres")
 
 
-def _parse_node(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | None:
+def count_body(payload: Any) -> dict:
+    """The block of a node that holds `chart`, `table` and `administrasi`: Pilkada nests it under
+    "tungsura", Pemilu keeps it at the top. A null `tungsura` is an empty block (no data)."""
     payload = _object(payload, "document", nullable=False)
-    # Pilkada nests the count under "tungsura"; Pemilu keeps it at the top.
     body = _object(payload.get("tungsura"), "tungsura") if "tungsura" in payload else payload
-    if body is None:
-        body = {}
+    return {} if body is None else body
+
+
+def child_rows(code: str, payload: Any) -> dict[str, dict]:
+    """An aggregate node's `table`: child code -> its row, each child checked to lie inside `code`
+    ("0" for the national node). Raise StructuralError where `_parse_node` would.
+
+    Crawlers discover a node's children here, and compare rows between two versions of the
+    node to tell which children changed.
+    """
+    table = _object(count_body(payload).get("table"), "table")
+    if table is None:
+        raise StructuralError("unknown_shape", f"{LEVEL_BY_CODE_LENGTH[len(code)]} node has no table of children")
+    parent = "" if code == "0" else code
+    for child_code, row in table.items():
+        _object(row, f"table.{child_code}", nullable=False)
+        if not (child_code.isdigit() and child_code.startswith(parent) and len(child_code) > len(parent)):
+            raise StructuralError("unknown_shape", f"table row {child_code!r} is not a child region of {code}")
+    return table
+
+
+def _parse_node(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | None:
+    body = count_body(payload)
     level = LEVEL_BY_CODE_LENGTH[len(doc.code)]
     ts = _text(payload.get("ts"), "ts")
     node = {
@@ -235,9 +257,7 @@ def _parse_node(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | 
         if admin is not None:
             rows.tps_admin.append({"version_id": vid} | {f: _count(admin.get(f), f"administrasi.{f}") for f in ADMIN_FIELDS})
     else:
-        table = _object(body.get("table"), "table")
-        if table is None:
-            raise StructuralError("unknown_shape", f"{level} node has no table of children")
+        table = child_rows(doc.code, payload)
         votes = _candidate_votes(chart, "chart") if chart is not None else []
         total, reported = _progress(payload.get("progres"), "progres")
         if total is None and chart is not None:
@@ -246,11 +266,7 @@ def _parse_node(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | 
             node_type="aggregate", has_chart=bool(votes), has_admin=False,
             progress_total=total, progress_reported=reported, images=None,
         )  # fmt: skip
-        parent = "" if level == "nasional" else doc.code
         for child_code, row in table.items():
-            row = _object(row, f"table.{child_code}", nullable=False)
-            if not (child_code.isdigit() and child_code.startswith(parent) and len(child_code) > len(parent)):
-                raise StructuralError("unknown_shape", f"table row {child_code!r} is not a child region of {doc.code}")
             status = _flag(row.get("status_progress"), f"table.{child_code}.status_progress")
             child_total, child_reported = _progress(row.get("progres"), f"table.{child_code}.progres")
             child_votes = _candidate_votes(row, f"table.{child_code}")

@@ -110,3 +110,26 @@ def test_demo_defaults_publish_964_percent_of_tps(rekap, tmp_path: Path) -> None
     assert published.output.split() == ["tps", "6048"]
     verdict = invoke("query", "--warehouse", warehouse, "--format", "csv", "select verdict from outcome_risk where contest = 'pkwkp'")
     assert verdict.output.split() == ["verdict", "safe"]
+
+
+def test_run_needs_a_source_and_a_whole_api_target(tmp_path: Path) -> None:
+    nothing = invoke("run", "--warehouse", tmp_path / "w.duckdb")
+    assert nothing.exit_code == 2 and "--sirekap-url" in nothing.output
+    half = invoke("run", "--sirekap-url", "http://127.0.0.1:9", "--contest", "pkwkp", "--warehouse", tmp_path / "w.duckdb")
+    assert half.exit_code == 2 and "needs election, region" in half.output
+    contradiction = invoke("run", "--sirekap-url", "http://127.0.0.1:9", "--election", "pilkada2024", "--contest", "pkwkp",
+                           "--region", "64", "--year", "2019")  # fmt: skip
+    assert contradiction.exit_code == 2 and "--year 2019 contradicts --election pilkada2024" in contradiction.output
+    bad = invoke("run", "--sirekap-url", "http://127.0.0.1:9", "--election", "pilkada24", "--contest", "pkwkp", "--region", "64")
+    assert bad.exit_code == 2 and "pilkada24" in bad.output
+
+
+def test_rebuild_never_overwrites_by_accident_and_needs_a_finished_crawl(tmp_path: Path) -> None:
+    existing = tmp_path / "w.duckdb"
+    existing.write_bytes(b"")
+    (tmp_path / "archive").mkdir()
+    refused = invoke("rebuild", "--archive", tmp_path / "archive", "--warehouse", existing)
+    assert refused.exit_code == 2 and "--replace" in refused.output
+    empty = invoke("rebuild", "--archive", tmp_path / "archive", "--warehouse", tmp_path / "new.duckdb")
+    assert empty.exit_code == 1 and "no finished crawl" in empty.output
+    assert not (tmp_path / "new.duckdb").exists()

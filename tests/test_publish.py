@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from tests.shared import KALTIM_0100, KALTIM_1015
-from warehouse.checksum import table_checksum
+from warehouse.checksum import mart_checksum
 
 MARTS = ("province_totals", "region_winners")
 # Independent figures (../shared/data/README.md): the governor race at 01:00 and at 10:15.
@@ -72,7 +72,7 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 
 def checksums(warehouse: Path) -> dict[str, str]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return {mart: table_checksum(con, mart) for mart in MARTS}
+        return {mart: mart_checksum(con, mart) for mart in MARTS}
 
 
 @pytest.fixture(scope="module")

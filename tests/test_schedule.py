@@ -92,13 +92,15 @@ def test_serve_registers_the_schedule_and_a_triggered_run_completes(prefect_api,
             state = httpx.get(f"{api}/flow_runs/{run['id']}", timeout=5).json()["state"]["type"]
             return state if state in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
 
-        assert wait_for("the triggered run", finished, 180, serving) == "COMPLETED"
+        state = wait_for("the triggered run", finished, 180, serving)
     finally:
         serving.send_signal(signal.SIGTERM)
         try:
-            serving.wait(30)
+            output, _ = serving.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             serving.kill()
+            output, _ = serving.communicate()
+    assert state == "COMPLETED", output[-5000:]
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         votes = con.execute("select votes from province_totals where contest = 'pkwkp' order by nomor_urut").fetchall()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.sirekap import Rows, StructuralError, classify_path, parse_document
+from flows.sirekap import Rows, StructuralError, child_rows, classify_path, parse_document
 
 
 @pytest.mark.parametrize(
@@ -113,6 +113,20 @@ def test_structural_failures_name_their_rule_and_leave_no_rows(payload, rule: st
 def test_aggregate_table_row_outside_the_node_is_refused() -> None:
     with pytest.raises(StructuralError, match="not a child region"):
         parse("pilkada/hhcw/pkwkp/64.json", {"tungsura": {"chart": {}, "table": {"6501": {"status_progress": False}}}})
+
+
+def test_child_rows_of_both_shapes_are_what_the_parser_reads() -> None:
+    pemilu_row = {"100025": 5, "psu": "Reguler", "status_progress": True}
+    assert child_rows("31", {"chart": {"100025": 5}, "table": {"3101": pemilu_row}}) == {"3101": pemilu_row}
+    pilkada_row = {"1000054": 3, "progres": {"total": 1, "persen": 100.0, "progres": 1}, "status_progress": True}
+    assert child_rows("6411", {"tungsura": {"chart": {}, "table": {"641101": pilkada_row}}}) == {"641101": pilkada_row}
+    assert child_rows("0", {"chart": {}, "table": {"31": pemilu_row}}) == {"31": pemilu_row}  # the national node
+    with pytest.raises(StructuralError, match="not a child region"):
+        child_rows("64", {"tungsura": {"table": {"6501": {}}}})
+    with pytest.raises(StructuralError, match="no table"):
+        child_rows("64", {"tungsura": {"chart": {}}})
+    with pytest.raises(StructuralError, match="expected an object"):
+        child_rows("64", {"tungsura": {"table": {"6401": [1]}}})
 
 
 def test_candidate_masters_in_both_shapes() -> None:

@@ -46,6 +46,12 @@ def start_run(con: duckdb.DuckDBPyConnection, run_id: str, sources: list[str]) -
     )
 
 
+def loaded_sources(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Every source path a succeeded run has loaded (as `runs.sources` records it)."""
+    rows = con.execute("select distinct unnest(sources) from runs where status = 'succeeded'").fetchall()
+    return {source for (source,) in rows}
+
+
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, error: str | None = None) -> None:
     con.execute("update runs set ended_at = ?, status = ?, error = ? where run_id = ?", [utc_now(), status, error, run_id])
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -211,20 +212,34 @@ KALTIM_2024 = RaceSpec(
 # --- Generator ---------------------------------------------------------------------------------
 
 
-def generate_kaltim_mirror(out_dir: Path, progress: float = 0.964, seed: int = 2024) -> DemoManifest:
+def generate_kaltim_mirror(
+    out_dir: Path, progress: float = 0.964, seed: int = 2024, revisions: Mapping[str, Mapping[str, int]] | None = None
+) -> DemoManifest:
     """The built-in race; the default progress is the 10:15 snapshot's 6,048 of 6,274 TPS."""
-    return generate_mirror(KALTIM_2024, out_dir, progress=progress, seed=seed)
+    return generate_mirror(KALTIM_2024, out_dir, progress=progress, seed=seed, revisions=revisions)
 
 
-def generate_mirror(spec: RaceSpec, out_dir: Path, progress: float = 0.964, seed: int = 2024) -> DemoManifest:
+def generate_mirror(
+    spec: RaceSpec,
+    out_dir: Path,
+    progress: float = 0.964,
+    seed: int = 2024,
+    revisions: Mapping[str, Mapping[str, int]] | None = None,
+) -> DemoManifest:
     """Write a full TPS-level mirror of `spec` under `out_dir` (created if absent; files already
     there are overwritten, others left alone) and return what was written.
 
     `progress` is the share of TPS published: round(progress * TPS total) of them.
+    `revisions` corrects published TPS after the draw, as KPU corrects a misread form:
+    {tps code: {candidate id: change in votes}}. Each TPS's changes must sum to zero (votes move
+    between candidates), so its administrasi block stays consistent; every aggregate above it
+    is recomputed, so the mirror stays consistent too. The manifest's `complete_votes` stays the
+    spec's (official) count.
     """
     _validate(spec, progress)
     tree, tps, rng = _draw(spec, seed)
     _choose_published(spec, tree, tps, round(progress * len(tps)), rng)
+    _revise(spec, tps, revisions or {})
     return _write(spec, tree, tps, Path(out_dir))
 
 
@@ -548,6 +563,24 @@ def _choose_published(spec: RaceSpec, tree: list[_Kab], tps: list[_Tps], count: 
         chosen.add(code)
     for t in tps:
         t.published = t.code in chosen
+
+
+def _revise(spec: RaceSpec, tps: list[_Tps], revisions: Mapping[str, Mapping[str, int]]) -> None:
+    """Apply corrections to published TPS (see `generate_mirror`); refuse any that cannot be."""
+    by_code = {t.code: t for t in tps}
+    ids = [c.candidate_id for c in spec.candidates]
+    for code, changes in revisions.items():
+        t = by_code.get(code)
+        if t is None or not t.published:
+            raise ValueError(f"revision of {code}: not a published TPS of this mirror")
+        if set(changes) - set(ids):
+            raise ValueError(f"revision of {code}: unknown candidate ids {sorted(set(changes) - set(ids))}")
+        if sum(changes.values()) != 0:
+            raise ValueError(f"revision of {code}: changes sum to {sum(changes.values())}, not 0")
+        votes = [v + changes.get(c, 0) for c, v in zip(ids, t.votes)]
+        if min(votes) < 0 or max(votes) > MAX_VOTES_PER_CANDIDATE_TPS:
+            raise ValueError(f"revision of {code}: votes {votes} leave [0, {MAX_VOTES_PER_CANDIDATE_TPS}]")
+        t.votes = votes
 
 
 def _write(spec: RaceSpec, tree: list[_Kab], tps: list[_Tps], root: Path) -> DemoManifest:

@@ -324,6 +324,43 @@ def test_impossible_specs_are_refused(tmp_path, spec, progress):
         generate_mirror(spec, tmp_path, progress=progress)
 
 
+def test_revisions_move_votes_and_keep_the_mirror_consistent(tmp_path):
+    plain, revised = tmp_path / "plain", tmp_path / "revised"
+    generate_mirror(small_spec(), plain, progress=1.0)
+    tps = tps_files(plain, "99")[4]
+    before = load(tps)
+    manifest = generate_mirror(small_spec(), revised, progress=1.0, revisions={tps.stem: {"7": -3, "9": 3}})
+    after = load(revised / tps.relative_to(plain))
+    chart_before, chart_after = before["tungsura"]["chart"], after["tungsura"]["chart"]
+    assert (chart_after["7"], chart_after["5"], chart_after["9"]) == (chart_before["7"] - 3, chart_before["5"], chart_before["9"] + 3)
+    assert after["tungsura"]["administrasi"] == before["tungsura"]["administrasi"]  # suara_sah unchanged
+    assert manifest.published_votes == {"7": 997, "5": 700, "9": 3}
+    assert manifest.complete_votes == {"7": 1_000, "5": 700, "9": 0}  # the official count stays the spec's
+    # Every aggregate above it is recomputed; nothing else differs.
+    differ = {p.relative_to(revised).as_posix() for p in revised.rglob("*.json") if p.read_bytes() != (plain / p.relative_to(revised)).read_bytes()}
+    chain = tps.relative_to(plain).as_posix()
+    assert differ == {chain, *(chain.rsplit("/", n)[0] + ".json" for n in (1, 2, 3, 4))}
+
+
+@pytest.mark.parametrize(
+    ("revisions", "why"),
+    [
+        ({"9971011001001": {"7": -1, "5": 2}}, "sum to 1, not 0"),
+        ({"9971011001001": {"8": 1, "7": -1}}, "unknown candidate ids"),
+        ({"9971011001999": {"7": 1, "5": -1}}, "not a published TPS"),
+        ({"9971011001001": {"7": 1_000, "5": -1_000}}, "leave"),
+    ],
+)
+def test_impossible_revisions_are_refused(tmp_path, revisions, why):
+    with pytest.raises(ValueError, match=f"revision of .*{why}"):
+        generate_mirror(small_spec(), tmp_path, progress=1.0, revisions=revisions)
+
+
+def test_a_revision_of_an_unpublished_tps_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="not a published TPS"):
+        generate_mirror(small_spec(), tmp_path, progress=0.0, revisions={"9971011001001": {"7": -1, "5": 1}})
+
+
 def test_builtin_spec_matches_the_facts():
     assert sum(k.tps for k in KALTIM_2024.kabkota) == TPS_TOTAL
     assert sum(len(k.kecamatan) for k in KALTIM_2024.kabkota) == KECAMATAN_TOTAL
