@@ -22,8 +22,8 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)  ## build the demo mirror, run the nightly flow on it, print the results
 	$(BIN)/rekap demo
 
-test: $(STAMP)  ## the whole test suite (reads real data from ../shared/data)
-	$(BIN)/pytest -q
+test: $(STAMP)  ## the whole test suite (reads real data from ../shared/data), one worker per core
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 bench: $(STAMP)  ## speed and memory benchmarks (by hand, not in CI)
 	$(BIN)/python -m bench
