@@ -133,6 +133,7 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     pack = load_rules(rules_path)
     load_rule_pack(con, pack)
     load_seeds(con, sql_dir)
+    create_macros(con, sql_dir, "functions")
     models = discover(sql_dir)
     marts_begun = False
     for model in models:
@@ -149,13 +150,14 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
             check_contract(con, model.name, contract)
             columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description}
         comment_table(con, model.name, f"{model.name}: {model.description}", columns)
-    create_macros(con, sql_dir)
+    create_macros(con, sql_dir, "macros")
     return models
 
 
-def create_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> None:
-    """sql/macros/<name>.sql: `create or replace macro <name>` over the models, made last."""
-    for path in sorted((sql_dir / "macros").glob("*.sql")):
+def create_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, folder: str = "macros") -> None:
+    """`create or replace macro <name>` files: sql/functions/ (scalar helpers the models call,
+    made before them) and sql/macros/ (table macros over the models, made last)."""
+    for path in sorted((sql_dir / folder).glob("*.sql")):
         sql = path.read_text()
         if not sql.startswith(f"-- {path.stem}: "):
             raise ModelError(f"{path}: the first line must be '-- {path.stem}: <what it returns>.'")

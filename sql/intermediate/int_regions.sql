@@ -31,10 +31,7 @@ final as (
         ranked.election,
         ranked.contest,
         ranked.code as region_code,
-        case length(ranked.code)
-            when 1 then 'nasional' when 2 then 'provinsi' when 4 then 'kabkota'
-            when 6 then 'kecamatan' when 10 then 'kelurahan' when 13 then 'tps'
-        end as level,
+        region_level(ranked.code) as level,
         case length(ranked.code)
             when 1 then null when 2 then '0' when 4 then left(ranked.code, 2) when 6 then left(ranked.code, 4)
             when 10 then left(ranked.code, 6) when 13 then left(ranked.code, 10)

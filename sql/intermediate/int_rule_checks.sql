@@ -47,10 +47,7 @@ final as (
         checks.election,
         checks.contest,
         checks.code,
-        case length(checks.code)
-            when 1 then 'nasional' when 2 then 'provinsi' when 4 then 'kabkota'
-            when 6 then 'kecamatan' when 10 then 'kelurahan' when 13 then 'tps'
-        end as level,
+        region_level(checks.code) as level,
         checks.rule_id,
         rules.category,
         rules.severity,

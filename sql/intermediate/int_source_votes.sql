@@ -65,10 +65,7 @@ final as (
         unioned.election,
         unioned.contest,
         unioned.region_code,
-        case length(unioned.region_code)
-            when 1 then 'nasional' when 2 then 'provinsi' when 4 then 'kabkota'
-            when 6 then 'kecamatan' when 10 then 'kelurahan' when 13 then 'tps'
-        end as level,
+        region_level(unioned.region_code) as level,
         case when contests.race_code_length = 0 then '0' else left(unioned.region_code, contests.race_code_length) end as race_code,
         unioned.source,
         cast(unioned.nomor_urut as bigint) as nomor_urut,

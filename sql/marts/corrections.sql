@@ -168,10 +168,7 @@ final as (
     select
         flagged.election,
         flagged.contest,
-        case length(flagged.code)
-            when 1 then 'nasional' when 2 then 'provinsi' when 4 then 'kabkota'
-            when 6 then 'kecamatan' when 10 then 'kelurahan' when 13 then 'tps'
-        end as level,
+        region_level(flagged.code) as level,
         flagged.code,
         flagged.change_kind,
         flagged.candidate_id,

@@ -44,10 +44,7 @@ final as (
     select
         summary.election,
         summary.contest,
-        case length(summary.region_code)
-            when 1 then 'nasional' when 2 then 'provinsi' when 4 then 'kabkota'
-            when 6 then 'kecamatan' when 10 then 'kelurahan'
-        end as level,
+        region_level(summary.region_code) as level,
         summary.region_code,
         regions.region_name,
         summary.rule_id,
