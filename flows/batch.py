@@ -66,15 +66,31 @@ def records_of(path: Path) -> Iterator[SourceRecord]:
 
 
 def read_sources(paths: Iterable[Path], election_year: int) -> Batch:
+    """Every record of every source in one batch (small inputs, tests)."""
+    (batch,) = iter_batches(paths, election_year, chunk_records=None)
+    return batch
+
+
+def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int | None = 50_000) -> Iterator[Batch]:
+    """The records of every source, in read order, as batches of at most `chunk_records`.
+
+    Loading batch by batch keeps a national run's memory to one batch's rows (a whole Pemilu
+    mirror is over 800,000 TPS files) instead of the whole election's. The first batch lists the
+    sources; a file counts once, in the batch that first reads it.
+    """
     batch = Batch()
+    seen_files: set[str] = set()
     for path in paths:
         batch.sources.append(str(Path(path).resolve()))
-        files = set()
         for record in records_of(path):
-            files.add(record.source_file)
+            if chunk_records is not None and batch.records_read >= chunk_records:
+                yield batch
+                batch = Batch()
+            if record.source_file not in seen_files:
+                seen_files.add(record.source_file)
+                batch.files_read += 1
             add_record(batch, record, election_year)
-        batch.files_read += len(files)
-    return batch
+    yield batch
 
 
 def add_record(batch: Batch, record: SourceRecord, election_year: int) -> None:

@@ -178,8 +178,8 @@ class NodeHistory(pa.DataFrameModel):
     progress_reported: Optional[int] = pa.Field(nullable=True, description="TPS reported per the version.")
     progress_total: Optional[int] = pa.Field(nullable=True, description="TPS in the node per the version.")
     source_ts: Optional[str] = pa.Field(nullable=True, description="The publisher's ts of the version.")
-    first_run_id: str = pa.Field(description="The run that first observed the version in this spell.")
-    first_source_file: str = pa.Field(description="The file it was first read from in this spell.")
+    source_run_id: str = pa.Field(description="The run that first observed the version in this spell.")
+    source_file: str = pa.Field(description="The file it was first read from in this spell.")
     observations: int = pa.Field(ge=1, description="How many times runs read it during the spell.")
 
     class Config:

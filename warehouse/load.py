@@ -6,6 +6,7 @@ every later reading of it is an observation. Loading the same files again adds n
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from flows.batch import read_sources
+from flows.batch import iter_batches
 from schemas.raw import RAW_TABLES, validate_rows
 from warehouse.checkpoints import pause_point
 
@@ -98,9 +99,12 @@ def load_batch(
         con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
 
         result = LoadResult(records_read, len(observations), len(quarantine), new_versions.height, observations_new)
+        # Added, not set: a run loads its sources batch by batch (and count files after them).
         con.execute(
-            """update runs set files_read = ?, records_read = ?, records_loaded = ?, records_quarantined = ?,
-                      versions_new = ?, observations_new = ? where run_id = ?""",
+            """update runs set files_read = coalesce(files_read, 0) + ?, records_read = coalesce(records_read, 0) + ?,
+                      records_loaded = coalesce(records_loaded, 0) + ?, records_quarantined = coalesce(records_quarantined, 0) + ?,
+                      versions_new = coalesce(versions_new, 0) + ?, observations_new = coalesce(observations_new, 0) + ?
+               where run_id = ?""",
             [files_read, records_read, result.records_loaded, result.records_quarantined,
              result.versions_new, result.observations_new, run_id],
         )  # fmt: skip
@@ -112,10 +116,17 @@ def load_batch(
     return result
 
 
-def ingest(con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_year: int) -> LoadResult:
-    """Read, validate and load every source of a run (the pull -> validate -> load steps)."""
-    batch = read_sources(sources, election_year)
-    validated = validate_rows(batch.rows)
-    batch.quarantine_versions(validated.rejected)
-    con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
-    return load_batch(con, run_id, validated.frames, batch.observations, batch.quarantine, batch.files_read, batch.records_read)
+def ingest(
+    con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_year: int, chunk_records: int | None = 50_000
+) -> LoadResult:
+    """Read, validate and load every source of a run (the pull -> validate -> load steps), one
+    batch of at most `chunk_records` records at a time."""
+    totals = LoadResult(0, 0, 0, 0, 0)
+    for number, batch in enumerate(iter_batches(sources, election_year, chunk_records)):
+        if number == 0:
+            con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
+        validated = validate_rows(batch.rows)
+        batch.quarantine_versions(validated.rejected)
+        loaded = load_batch(con, run_id, validated.frames, batch.observations, batch.quarantine, batch.files_read, batch.records_read)
+        totals = LoadResult(*(a + b for a, b in zip(dataclasses.astuple(totals), dataclasses.astuple(loaded))))
+    return totals

@@ -15,8 +15,8 @@ select
     raw_node_votes.candidate_id,
     raw_node_votes.votes,
     node_history.source_ts,
-    node_history.first_source_file as source_file,
-    node_history.first_run_id as run_id,
+    node_history.source_file,
+    node_history.source_run_id as run_id,
     node_history.version_id
 from node_history
 left join raw_node_votes on raw_node_votes.version_id = node_history.version_id

@@ -68,8 +68,8 @@ final as (
         versions.progress_reported,
         versions.progress_total,
         versions.source_ts,
-        spells.first_run_id,
-        spells.first_source_file,
+        spells.first_run_id as source_run_id,
+        spells.first_source_file as source_file,
         cast(spells.observations as bigint) as observations
     from spells
     inner join versions on versions.version_id = spells.version_id
