@@ -230,3 +230,19 @@ def test_a_night_the_api_does_not_answer_fails_loudly(rekap, tmp_path: Path) -> 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         ((status, error),) = con.execute("select status, error from runs").fetchall()
     assert status == "failed" and "could not be read" in error
+
+
+def test_corrections_list_exactly_the_changed_tps_with_their_deltas(scenario: Scenario) -> None:
+    # The revisions the scenario handed the generator (same seed), independent of the pipeline.
+    revisions = corrections(scenario.files_before, REVISED)
+    with duckdb.connect(str(scenario.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select code, change_kind, candidate_id, votes_before, votes_after, delta from corrections where level = 'tps'"
+        ).fetchall()
+    assert {code for code, *_ in rows} == scenario.changed_tps
+    assert {(code, cid): delta for code, kind, cid, _, _, delta in rows if kind == "changed"} == {
+        (code, cid): change for code, moves in revisions.items() for cid, change in moves.items()
+    }
+    newly = {code for code, kind, *_ in rows if kind == "reported"}
+    assert len(newly) == NEWLY_PUBLISHED and newly == scenario.changed_tps - revisions.keys()
+    assert all(before is None and after is not None for code, kind, _, before, after, _ in rows if kind == "reported")

@@ -159,3 +159,38 @@ def test_a_failed_run_keeps_the_last_good_warehouse_and_says_why(api_env, publis
     assert query(warehouse, GOVERNOR) == AT_1015
     (status, error), = query(warehouse, "select status, error from runs order by started_at desc limit 1")
     assert status == "failed" and "assert_chart_matches_table" in error
+
+
+def test_a_run_killed_during_its_crawl_changes_nothing_published(api_env, published, tmp_path: Path) -> None:
+    from flows.sources.demo import generate_mirror
+    from tests.shared import mini_race
+    from tests.sirekap_server import SirekapServer
+
+    mirror = tmp_path / "mirror"
+    generate_mirror(mini_race(), mirror, progress=0.9)
+    warehouse, reference = copy_of(published["1015"], tmp_path), tmp_path / "reference.duckdb"
+    before = digest(warehouse)
+    race = "select nomor_urut, votes, tps_reported from province_totals where province_code = '99' order by nomor_urut"
+    with SirekapServer(mirror, request_limit=2_000) as server:
+
+        def crawl_run(target: Path, archive: Path, rate: str) -> subprocess.Popen:
+            args = [sys.executable, "-m", "flows", "run", "--warehouse", str(target), "--sirekap-url", server.url,
+                    "--election", "pilkada2024", "--contest", "pkwkp", "--region", "99", "--archive", str(archive),
+                    "--rate", rate]  # fmt: skip
+            return subprocess.Popen(args, env=api_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+        finish(crawl_run(reference, tmp_path / "reference-archive", "1000"))
+        server.reset_counts()
+        # 47 files at 10 requests/s: killed a second or two into the crawl.
+        killed = crawl_run(warehouse, tmp_path / "archive", "10")
+        deadline = time.monotonic() + 60
+        while server.total < 10 and killed.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert killed.poll() is None, "the run ended before it could be killed"
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(30)
+        assert digest(warehouse) == before and query(warehouse, GOVERNOR) == AT_1015
+        finish(crawl_run(warehouse, tmp_path / "archive", "1000"))  # resumes the crawl, then loads it
+    assert query(warehouse, race) == query(reference, race) != []
+    kaltim = GOVERNOR.replace("where contest = 'pkwkp'", "where contest = 'pkwkp' and province_code = '64'")
+    assert query(warehouse, kaltim) == AT_1015

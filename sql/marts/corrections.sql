@@ -1,4 +1,4 @@
--- corrections: one row per election x contest x node x candidate that the latest run changed: a new node, new counts, a child gone from its parent's table, or counts newly withheld.
+-- corrections: one row per election x contest x node x candidate that the latest run changed: a new node, first counts, new counts, a child gone from its parent's table, or counts newly withheld.
 -- "Latest run" is the newest row in runs (a quiet night has none). Before = the node's version
 -- as last observed before that run; after = as the run observed it. A node whose counts did
 -- not change is not here. Nodes without candidate counts have one row with a null candidate.
@@ -69,6 +69,7 @@ node_changes as (
         case
             when before_state.version_id is null then 'new'
             when after_versions.withheld and not coalesce(before_versions.withheld, false) then 'withheld'
+            when before_versions.vote_sum is null and after_versions.vote_sum is not null then 'reported'
             else 'changed'
         end as change_kind
     from after_state
