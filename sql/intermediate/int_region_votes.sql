@@ -16,23 +16,8 @@ child_votes as (
     select * from stg_child_votes
 ),
 
-ancestors as (
-    select * from int_tps_ancestors
-),
-
 tps_rollup_votes as (
-    select
-        ancestors.election,
-        ancestors.contest,
-        ancestors.ancestor_code as code,
-        node_votes.candidate_id,
-        cast(sum(node_votes.votes) as bigint) as votes
-    from ancestors
-    inner join node_votes
-        on node_votes.election = ancestors.election
-        and node_votes.contest = ancestors.contest
-        and node_votes.code = ancestors.tps_code
-    group by ancestors.election, ancestors.contest, ancestors.ancestor_code, node_votes.candidate_id
+    select * from int_tps_rollup_votes
 ),
 
 source_votes as (

@@ -116,18 +116,7 @@ tps_with_chart as (
 ),
 
 tps_sums as (
-    select
-        ancestors.election,
-        ancestors.contest,
-        ancestors.ancestor_code as code,
-        node_votes.candidate_id,
-        sum(node_votes.votes) as votes
-    from ancestors
-    inner join node_votes
-        on node_votes.election = ancestors.election
-        and node_votes.contest = ancestors.contest
-        and node_votes.code = ancestors.tps_code
-    group by ancestors.election, ancestors.contest, ancestors.ancestor_code, node_votes.candidate_id
+    select * from int_tps_rollup_votes
 ),
 
 region_figures as (
