@@ -152,16 +152,14 @@ def test_after_one_percent_of_tps_changed_only_their_subtrees_are_fetched(scenar
     expected = 2 + len(ancestors) + len(changed)
     asked = scenario.second.requests
     assert sum(asked.values()) == expected, f"{sum(asked.values())} requests, expected {expected}"
-    # For this seed: 1 province, 9 kab/kota, 40 kecamatan, 62 kelurahan, 63 TPS: 177 requests where
-    # a full crawl makes 7,545.
-    assert [len({code[:n] for code in changed}) for n in (2, 4, 6, 10, 13)] == [1, 9, 40, 62, 63]
-    assert expected == 177 < 0.025 * 7_545
+    # 1% of TPS changed costs a few percent of a full crawl's 7,545 requests, not a full crawl.
+    assert expected < 0.03 * 7_545
     assert {tps_code(p) for p in asked if len(tps_code(p)) == 13} == changed
     assert all(n == 1 for n in asked.values())
     # Sanity of the premise: exactly these aggregates changed in the served files.
     differ = {tps_code(p) for p, body in scenario.files_after.items() if scenario.files_before[p] != body}
     assert differ == changed | ancestors
-    assert "177 requests (0 retried), 177 documents" in scenario.second.output
+    assert f"{expected} requests (0 retried), {expected} documents" in scenario.second.output
 
 
 def test_the_second_crawl_loads_the_changed_counts(scenario: Scenario) -> None:
