@@ -16,7 +16,7 @@ import orjson
 from flows.sirekap import Rows, StructuralError, parse_document
 from flows.sources.archive import is_crawl_index, read_crawl
 from flows.sources.dump import is_dump, read_dump
-from flows.sources.mirror import read_mirror
+from flows.sources.mirror import KnownFiles, read_mirror
 from flows.sources.records import SourceRecord
 
 EXCERPT_CHARS = 300
@@ -35,6 +35,9 @@ class Batch:
     quarantine: list[dict] = field(default_factory=list)
     files_read: int = 0
     records_read: int = 0
+    # Records whose exact bytes the warehouse already loaded from the same file: counted as
+    # loaded (their observation exists), never parsed again.
+    known_records: int = 0
     sources: list[str] = field(default_factory=list)
 
     def quarantine_versions(self, reasons: dict[str, list[tuple[str, str]]]) -> None:
@@ -54,12 +57,12 @@ class Batch:
         self.observations = kept
 
 
-def records_of(path: Path) -> Iterator[SourceRecord]:
+def records_of(path: Path, known: KnownFiles | None = None) -> Iterator[SourceRecord]:
     path = Path(path)
     if is_crawl_index(path):  # before dumps: a crawl's index is .jsonl too
         return read_crawl(path)
     if path.is_dir():
-        return read_mirror(path)
+        return read_mirror(path, known)
     if is_dump(path):
         return read_dump(path)
     raise SourceError(f"{path}: not a SIREKAP mirror folder, a .jsonl/.jsonl.gz dump or a crawl index")
@@ -71,7 +74,8 @@ def read_sources(paths: Iterable[Path], election_year: int) -> Batch:
     return batch
 
 
-def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int | None = 50_000) -> Iterator[Batch]:
+def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int | None = 50_000,
+                 known: KnownFiles | None = None) -> Iterator[Batch]:  # fmt: skip
     """The records of every source, in read order, as batches of at most `chunk_records`.
 
     Loading batch by batch keeps a national run's memory to one batch's rows (a whole Pemilu
@@ -82,7 +86,7 @@ def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int |
     seen_files: set[str] = set()
     for path in paths:
         batch.sources.append(str(Path(path).resolve()))
-        for record in records_of(path):
+        for record in records_of(path, known):
             if chunk_records is not None and batch.records_read >= chunk_records:
                 yield batch
                 batch = Batch()
@@ -95,6 +99,9 @@ def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int |
 
 def add_record(batch: Batch, record: SourceRecord, election_year: int) -> None:
     batch.records_read += 1
+    if record.known_version is not None:
+        batch.known_records += 1
+        return
     where = {"source_file": record.source_file, "source_path": record.source_path, "locator": record.locator}
     if record.error:
         batch.quarantine.append(where | {"node_code": None, "rule": "unreadable", "reason": record.error, "excerpt": None})
@@ -112,4 +119,4 @@ def add_record(batch: Batch, record: SourceRecord, election_year: int) -> None:
         excerpt = orjson.dumps(payload)[:EXCERPT_CHARS].decode("utf-8", "replace")
         batch.quarantine.append(where | {"node_code": node_code, "rule": exc.rule, "reason": exc.reason, "excerpt": excerpt})
         return
-    batch.observations.append(where | {"version_id": vid, "node_code": node_code, "position": len(batch.observations)})
+    batch.observations.append(where | {"version_id": vid, "node_code": node_code, "position": len(batch.observations), "stat": record.stat})

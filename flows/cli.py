@@ -31,7 +31,8 @@ Examples:
             --official ../shared/data/kpu-rekap/kaltim-pilgub2024-dhasil-prov.csv
   rekap report --format html
   rekap run --sirekap-url https://sirekap-obj-data.kpu.go.id --election pilkada2024 --contest pkwkp --region 64
-  rekap rebuild --archive archive --warehouse warehouse/rebuilt.duckdb
+  rekap rebuild --archive archive --warehouse warehouse/rebuilt.sqlite
+  rekap migrate warehouse/rekap.duckdb --warehouse warehouse/rekap.sqlite
   rekap query "select * from province_totals"
   rekap query --format csv "select * from region_winners where level = 'kabkota'"
   rekap server                      # a local Prefect server, for schedules
@@ -39,6 +40,15 @@ Examples:
 """
 
 TABLE_ROWS = 60
+WAREHOUSE_HELP = (f"The warehouse: a DuckLake catalog file (its Parquet files in <file>.data beside it) or "
+                  f"'ducklake:postgres:<dsn>' with --data-path [default: $REKAP_WAREHOUSE or {DEFAULT_WAREHOUSE.relative_to(PROJECT_ROOT)}].")  # fmt: skip
+DATA_PATH_HELP = "Folder of the lake's Parquet files [default: beside the catalog file; $REKAP_DATA_PATH]."
+
+
+def warehouse_options(command):
+    """--warehouse and --data-path, the same on every command that opens the warehouse."""
+    command = click.option("--data-path", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_PATH_HELP)(command)
+    return click.option("--warehouse", default=None, help=WAREHOUSE_HELP)(command)
 
 
 @click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,15 +94,15 @@ Examples:
               help="An official recap (D.HASIL) spreadsheet (CSV, XLSX or Parquet); repeatable.")
 @click.option("--columns", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="TOML overriding how count-file columns are read, and naming their race (see flows/sources/count_columns.toml).")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None,
-              help=f"DuckDB file to load into [default: $REKAP_WAREHOUSE or {DEFAULT_WAREHOUSE.relative_to(PROJECT_ROOT)}].")
+@warehouse_options
+@click.option("--full-rebuild", is_flag=True, help="Rebuild every model even when nothing they read changed (gives the same marts).")
 @click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024, or --election's].")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Data-quality rule pack [default: $REKAP_RULES or schemas/rules.toml].")
 def run(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None, contest: str | None, region: str | None,
         archive: Path | None, rate: float | None, concurrency: int, timeout: float, retries: int, full: bool,
         max_requests: int | None, internal: tuple[Path, ...], official: tuple[Path, ...], columns: Path | None,
-        warehouse: Path | None, election_year: int | None, rules: Path | None) -> None:  # fmt: skip
+        warehouse: str | None, data_path: Path | None, full_rebuild: bool, election_year: int | None, rules: Path | None) -> None:  # fmt: skip
     """Crawl a SIREKAP-compatible API into the archive and/or load SIREKAP exports and
     internal-count / official-recap files, validate them, rebuild every table and the
     reconciliation report (one Prefect flow run).
@@ -117,15 +127,16 @@ def run(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None
     elif not (sirekap or internal or official):
         raise click.UsageError("give --sirekap (a mirror, dump or crawl index), --sirekap-url (an API to crawl), --internal or --official")
     settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, columns=columns, warehouse=warehouse,
-                                 election_year=election_year, rules=rules, crawl=crawl)  # fmt: skip
+                                 data_path=data_path, election_year=election_year, rules=rules, crawl=crawl,
+                                 full_rebuild=full_rebuild or None)  # fmt: skip
     _run_flow(settings)
-    _show_results(settings.warehouse)
+    _show_results(settings)
 
 
 @cli.command(short_help="Generate the Kaltim 2024 demo (SIREKAP, internal count, official recap) and run on it.", epilog="\b\nExample:\n  rekap demo --progress 1.0")
 @click.option("--progress", type=click.FloatRange(0, 1), default=0.964, show_default=True, help="Share of TPS published in the generated snapshot.")
 @click.option("--seed", type=int, default=2024, show_default=True, help="Random seed of the generator (same seed, same files).")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=DEMO_WAREHOUSE, show_default=True, help="DuckDB file for the demo.")
+@click.option("--warehouse", type=click.Path(path_type=Path), default=DEMO_WAREHOUSE, show_default=True, help="The demo's warehouse (a DuckLake catalog file).")
 @click.option("--mirror", type=click.Path(path_type=Path), default=DEMO_MIRROR, show_default=True, help="Where to write the generated SIREKAP mirror (the count files go beside it).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORTS, show_default=True, help="Where to write the HTML report.")
 def demo(progress: float, seed: int, warehouse: Path, mirror: Path, out: Path) -> None:
@@ -141,84 +152,136 @@ def demo(progress: float, seed: int, warehouse: Path, mirror: Path, out: Path) -
                f"{len(internal.tps_resubmitted)} sent twice) -> {internal.path}")  # fmt: skip
     official = write_official_recap(KALTIM_2024, mirror.parent / "kpu-rekap" / "kaltim-dhasil-prov.csv")
     click.echo(f"official recap: {len(KALTIM_2024.kabkota)} kab/kota and the province total -> {official}")
-    _run_flow(Settings(warehouse=warehouse, sirekap=(mirror,), internal=(internal.path,), official=(official,)))
-    _show_results(warehouse)
-    _write_report(warehouse, "html", out)
+    settings = Settings(warehouse=warehouse, sirekap=(mirror,), internal=(internal.path,), official=(official,))
+    _run_flow(settings)
+    _show_results(settings)
+    _write_report(settings, "html", out)
 
 
-@cli.command(short_help="Write the reconciliation report (md, html or csv).", epilog="\b\nExamples:\n  rekap report --format html\n  rekap report --format csv --out reports/csv --warehouse warehouse/demo.duckdb")
+@cli.command(short_help="Write the reconciliation report (md, html or csv).", epilog="\b\nExamples:\n  rekap report --format html\n  rekap report --format csv --out reports/csv --warehouse warehouse/demo.sqlite")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "csv"]), default="html", show_default=True,
               help="md: Markdown; html: one self-contained file that opens offline; csv: the report's tables.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORTS, show_default=True, help="Folder to write into.")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file to read [default: $REKAP_WAREHOUSE or warehouse/rekap.duckdb].")
-def report(fmt: str, out: Path, warehouse: Path | None) -> None:
+@warehouse_options
+def report(fmt: str, out: Path, warehouse: str | None, data_path: Path | None) -> None:
     """Write the reconciliation report a campaign lawyer or a journalist reads: each race's
     leader, margin under each source and verdict; a per-kab/kota table with each source's
     numbers; the discrepancies ranked by their effect on the margin; the data-quality summary."""
-    settings = Settings.from_env(warehouse=warehouse)
-    _write_report(settings.warehouse, fmt, out)
+    settings = Settings.from_env(warehouse=warehouse, data_path=data_path)
+    _write_report(settings, fmt, out)
 
 
-def _write_report(warehouse: Path, fmt: str, out: Path) -> None:
+def _write_report(settings: Settings, fmt: str, out: Path) -> None:
     import duckdb
 
     from report.render import write_report
-    from warehouse.db import connect
+    from warehouse.storage import WarehouseError, connect
 
+    location = settings.location()
     try:
-        with connect(warehouse, read_only=True) as con:
-            written = write_report(con, fmt, out, str(warehouse))
-    except (duckdb.Error, FileNotFoundError, LookupError) as exc:
+        with connect(location, read_only=True) as con:
+            written = write_report(con, fmt, out, str(location))
+    except (duckdb.Error, WarehouseError, LookupError) as exc:
         raise click.ClickException(str(exc)) from exc
     for path in written:
         click.echo(f"report: {path}")
 
 
-@cli.command(short_help="Rebuild a warehouse from a crawl archive alone (no network).", epilog="\b\nExample:\n  rekap rebuild --archive archive --warehouse warehouse/rebuilt.duckdb")
+@cli.command(short_help="Rebuild a warehouse from a crawl archive alone (no network).", epilog="\b\nExample:\n  rekap rebuild --archive archive --warehouse warehouse/rebuilt.sqlite")
 @click.option("--archive", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help=f"The crawl archive [default: $REKAP_ARCHIVE or {DEFAULT_ARCHIVE.relative_to(PROJECT_ROOT)}].")
-@click.option("--warehouse", type=click.Path(path_type=Path), required=True, help="DuckDB file to build (must not exist, unless --replace).")
-@click.option("--replace", is_flag=True, help="Replace an existing warehouse file (atomically, once the rebuild succeeded).")
+@click.option("--warehouse", type=click.Path(path_type=Path), required=True, help="The warehouse to build: a new DuckLake catalog file (must not exist, unless --replace).")
+@click.option("--replace", is_flag=True, help="Replace an existing warehouse (its catalog and data folder), once the rebuild succeeded.")
 def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
     """Replay every finished crawl of the archive, oldest first, one run per crawl (as the nightly
     runs loaded them), into a new warehouse: the same marts, without the network."""
+    from warehouse.storage import Location, default_data_path
+
     archive = archive or Path(os.environ.get("REKAP_ARCHIVE", DEFAULT_ARCHIVE))
     if warehouse.exists() and not replace:
         raise click.UsageError(f"{warehouse} exists: pick a new file or pass --replace")
-    prefect_environment()
+    # Built beside the target under another name, moved over it only when every crawl loaded.
+    fresh = warehouse.with_name(f"{warehouse.name}.rebuild")
+    shutil.rmtree(default_data_path(fresh), ignore_errors=True)
+    fresh.unlink(missing_ok=True)
+    from flows.pipeline import RunFailed
     from flows.nightly import rebuild_from_archive
 
     try:
-        summaries = rebuild_from_archive(archive, warehouse)
-    except Exception as exc:
+        summaries = rebuild_from_archive(archive, fresh)
+    except (RunFailed, ValueError) as exc:
         raise click.ClickException(f"rebuild failed: {exc}") from exc
+    shutil.rmtree(default_data_path(warehouse), ignore_errors=True)
+    os.replace(default_data_path(fresh), default_data_path(warehouse))
+    os.replace(fresh, warehouse)
     records = sum(s.load.records_read for s in summaries)
     click.echo(f"rebuilt {warehouse} from {archive}: {len(summaries)} crawls replayed, one run each; {records:,} records read")
-    _show_results(warehouse)
+    _show_results(Settings(warehouse=Location.parse(warehouse).catalog_file))
 
 
-@cli.command(short_help="Run SQL on the warehouse (read-only).", epilog="\b\nExamples:\n  rekap query \"select * from province_totals\"\n  rekap query --format json \"select * from runs\"\n  rekap query \"select table_name, column_name, comment from duckdb_columns() where table_name = 'region_winners'\"")
+QUERY_EXAMPLES = """\b
+Examples:
+  rekap query "select * from province_totals"
+  rekap query --format json "select * from runs"
+  rekap query --at 3 "select * from province_totals"            # as snapshot 3 published it
+  rekap query --at '2024-11-28 12:00' "select * from region_winners where level = 'kabkota'"
+  rekap query --format parquet --output winners.parquet "select * from region_winners"
+  rekap query "select table_name, column_name, comment from duckdb_columns() where table_name = 'region_winners'"
+"""
+
+
+@cli.command(short_help="Run SQL on the warehouse, read-only, in a sandbox.", epilog=QUERY_EXAMPLES)
 @click.argument("sql")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file to read [default: $REKAP_WAREHOUSE or warehouse/rekap.duckdb].")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True, help="Output format.")
-def query(sql: str, warehouse: Path | None, fmt: str) -> None:
-    """Run one SQL query against the warehouse, opened read-only."""
-    import duckdb
+@warehouse_options
+@click.option("--at", default=None, help="Read the warehouse as an earlier run published it: a snapshot number, a run id or a timestamp (`select * from lake.snapshots()` lists them).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "parquet"]), default="table", show_default=True, help="Output format (parquet needs --output).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the result to this file (rekap writes it; never inside the warehouse) instead of the terminal.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=300.0, show_default=True, help="Seconds a query may run before it is stopped.")
+@click.option("--memory-limit", default="4GB", show_default=True, help="Memory the query may use (DuckDB size, e.g. 500MB, 4GB).")
+def query(sql: str, warehouse: str | None, data_path: Path | None, at: str | None, fmt: str, output: Path | None,
+          timeout: float, memory_limit: str) -> None:  # fmt: skip
+    """Run one SQL query (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) on the warehouse.
 
-    from warehouse.db import connect
+    The warehouse is opened read-only, and the query cannot read a file outside it, write any
+    file, attach another database or change a setting: to export, use --output.
+    """
+    from warehouse import query as sandboxed
 
-    settings = Settings.from_env(warehouse=warehouse)
+    settings = Settings.from_env(warehouse=warehouse, data_path=data_path)
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet writes a file: give --output FILE")
     try:
-        with connect(settings.warehouse, read_only=True) as con:
-            frame = con.execute(sql).pl()
-    except (duckdb.Error, FileNotFoundError) as exc:
+        frame = sandboxed.run(settings.location(), sql, at=at, timeout=timeout, memory_limit=memory_limit)
+        if output is not None:
+            sandboxed.export(frame, output, fmt, settings.location())
+    except sandboxed.QueryRefused as exc:
         raise click.ClickException(str(exc)) from exc
-    if fmt == "csv":
-        click.echo(frame.write_csv(), nl=False)
+    if output is not None:
+        click.echo(f"{frame.height:,} rows -> {output}")
+    elif fmt == "csv":
+        click.echo(sandboxed.flat(frame).write_csv(), nl=False)
     elif fmt == "json":
         click.echo(frame.write_json())
     else:
         click.echo(_table(frame, rows=None))
+
+
+@cli.command(short_help="Copy a single-file DuckDB warehouse from before DuckLake into a lake.",
+             epilog="\b\nExample:\n  rekap migrate warehouse/rekap.duckdb --warehouse warehouse/rekap.sqlite")
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@warehouse_options
+def migrate(old: Path, warehouse: str | None, data_path: Path | None) -> None:
+    """Copy every raw version, observation, run and quarantined record of an old single-file
+    warehouse into a new DuckLake warehouse and rebuild the models there (one snapshot). The old
+    file is only read."""
+    from warehouse.migrate import MigrationError, migrate_file
+
+    settings = Settings.from_env(warehouse=warehouse, data_path=data_path)
+    try:
+        copied = migrate_file(old, settings.location())
+    except MigrationError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"migrated {old} -> {settings.location()}: " + ", ".join(f"{table} {rows:,}" for table, rows in copied.items()))
 
 
 @cli.command(short_help="Serve the nightly run on a schedule (needs a Prefect server).",
@@ -236,7 +299,7 @@ def query(sql: str, warehouse: Path | None, fmt: str) -> None:
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Requests per second at most [default: 5].")
 @click.option("--internal", "internal", multiple=True, type=click.Path(path_type=Path), help="An internal-count file each run reads; repeatable.")
 @click.option("--official", "official", multiple=True, type=click.Path(path_type=Path), help="An official-recap file each run reads; repeatable.")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file the runs publish to.")
+@warehouse_options
 @click.option("--year", "election_year", type=int, default=None, help="Election year of the mirror's folders [default: 2024].")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Data-quality rule pack.")
 @click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron syntax).")
@@ -244,7 +307,7 @@ def query(sql: str, warehouse: Path | None, fmt: str) -> None:
 @click.option("--name", default="nightly", show_default=True, help="Deployment name.")
 def serve(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None, contest: str | None, region: str | None,
           archive: Path | None, rate: float | None, internal: tuple[Path, ...], official: tuple[Path, ...],
-          warehouse: Path | None, election_year: int | None, rules: Path | None, cron: str, timezone: str, name: str) -> None:  # fmt: skip
+          warehouse: str | None, data_path: Path | None, election_year: int | None, rules: Path | None, cron: str, timezone: str, name: str) -> None:  # fmt: skip
     """Register the nightly deployment with its schedule and sources, and run it when due
     (blocks; Ctrl-C stops). Task failures are retried by Prefect where a retry can help (the crawl)."""
     crawl = None
@@ -258,7 +321,7 @@ def serve(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | No
     elif not (sirekap or internal or official):
         raise click.UsageError("give the sources each run reads: --sirekap, --sirekap-url, --internal or --official")
     settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, warehouse=warehouse,
-                                 election_year=election_year, rules=rules, crawl=crawl)  # fmt: skip
+                                 data_path=data_path, election_year=election_year, rules=rules, crawl=crawl)  # fmt: skip
     prefect_environment()
     if not os.environ.get("PREFECT_API_URL"):
         raise click.ClickException(
@@ -274,7 +337,8 @@ def serve(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | No
         return [str(Path(p).resolve()) for p in paths]
 
     parameters = {
-        "sirekap": absolute(settings.sirekap), "warehouse": str(settings.warehouse.resolve()),
+        "sirekap": absolute(settings.sirekap), "warehouse": _absolute_warehouse(settings.warehouse),
+        "data_path": str(settings.data_path.resolve()) if settings.data_path else None,
         "election_year": settings.election_year, "internal": absolute(settings.internal),
         "official": absolute(settings.official), "rules": str(settings.rules.resolve()) if settings.rules else None,
         "crawl": {**dataclasses.asdict(crawl), "archive": str(crawl.archive.resolve())} if crawl else None,
@@ -299,15 +363,25 @@ def server(port: int) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)])
 
 
+def _absolute_warehouse(warehouse: str | Path) -> str:
+    return str(warehouse) if str(warehouse).startswith("ducklake:") else str(Path(warehouse).resolve())
+
+
 def _run_flow(settings: Settings) -> None:
     prefect_environment()
     from flows.nightly import nightly
+    from flows.pipeline import RunFailed
+    from warehouse.storage import WarehouseError
 
     try:
-        summary = nightly(list(settings.sirekap), settings.warehouse, settings.election_year, settings.rules,
+        settings.location().check(must_exist=False)  # a folder or an old file: said before anything starts
+        summary = nightly(list(settings.sirekap), _absolute_warehouse(settings.warehouse), settings.election_year, settings.rules,
                           list(settings.internal), list(settings.official), settings.columns,
-                          dataclasses.asdict(settings.crawl) if settings.crawl else None)  # fmt: skip
-    except Exception as exc:  # the flow has recorded the failure in `runs`; say why and stop
+                          dataclasses.asdict(settings.crawl) if settings.crawl else None,
+                          str(settings.data_path) if settings.data_path else None, settings.full_rebuild)  # fmt: skip
+    except (RunFailed, WarehouseError) as exc:  # the failure is recorded in `runs`; say why and stop
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:
         raise click.ClickException(f"run failed: {exc}") from exc
     if summary.crawl is not None:
         click.echo(summary.crawl.describe())
@@ -321,7 +395,8 @@ def _run_flow(settings: Settings) -> None:
     click.echo(
         f"run {summary.run_id}: {read:,} records read, {loaded:,} loaded, "
         f"{quarantined:,} quarantined; {versions:,} new versions; "
-        f"{summary.models_built} models built, {summary.audits_passed} audits passed"
+        + (f"{summary.models_built} models built" if summary.models_built else "models current (nothing they read changed)")
+        + f", {summary.audits_passed} audits passed"
     )
     for message in counts.messages if counts is not None else ():
         click.echo(f"  {message}")
@@ -329,11 +404,12 @@ def _run_flow(settings: Settings) -> None:
         click.echo("  see: rekap query \"select source_path, rule, reason from quarantine where run_id = '" + summary.run_id + "'\"")
 
 
-def _show_results(warehouse: Path) -> None:
+def _show_results(settings: Settings) -> None:
     from warehouse.db import connect
     from warehouse.quality import quality_summary
 
-    with connect(warehouse, read_only=True) as con:
+    location = settings.location()
+    with connect(location, read_only=True) as con:
         totals = con.execute(
             """select election, contest, province_code as prov, province_name, nomor_urut as no, candidate_name,
                       votes, share_pct, tps_reported, tps_total
@@ -360,15 +436,15 @@ def _show_results(warehouse: Path) -> None:
         click.echo(_table(risk))
     click.echo("")
     click.echo(quality)
-    shown = warehouse.resolve()
+    shown = location.catalog_file or location
     try:
         shown = shown.relative_to(Path.cwd())
-    except ValueError:
+    except (ValueError, AttributeError):
         pass
     # Right after `make run` the venv is not activated: show the command that works as typed.
     rekap = "rekap" if shutil.which("rekap") else os.path.relpath(Path(sys.prefix) / "bin" / "rekap")
     click.echo(f"\nWarehouse: {shown}")
-    click.echo(f"Query it:  {rekap} query --warehouse {shown} \"select * from region_winners where level = 'kecamatan' limit 10\"")
+    click.echo(f"Query it:  {rekap} query --warehouse '{shown}' \"select * from region_winners where level = 'kecamatan' limit 10\"")
 
 
 def _table(frame, rows: int | None = TABLE_ROWS) -> str:

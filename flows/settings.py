@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "rekap.duckdb"
-DEMO_WAREHOUSE = PROJECT_ROOT / "warehouse" / "demo.duckdb"
+# A DuckLake: this SQLite catalog file, its Parquet files in the folder `<name>.data` beside it.
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse" / "rekap.sqlite"
+DEMO_WAREHOUSE = PROJECT_ROOT / "warehouse" / "demo.sqlite"
 DEMO_MIRROR = PROJECT_ROOT / "demo" / "sirekap"
 DEMO_COUNTS = PROJECT_ROOT / "demo"  # the demo's internal count and official recap go beside its mirror
 DEFAULT_REPORTS = PROJECT_ROOT / "reports"
@@ -85,7 +86,8 @@ class Settings:
     `rules` names the data-quality rule pack (None: schemas/rules.toml).
     """
 
-    warehouse: Path = DEFAULT_WAREHOUSE
+    warehouse: Path | str = DEFAULT_WAREHOUSE  # a catalog file, or `ducklake:postgres:<dsn>`
+    data_path: Path | None = None  # the lake's Parquet folder (default: beside the catalog file)
     sirekap: tuple[Path, ...] = ()
     election_year: int = 2024
     internal: tuple[Path, ...] = ()  # internal-count files (CSV, XLSX, Parquet)
@@ -93,27 +95,44 @@ class Settings:
     columns: Path | None = None  # a TOML overriding flows/sources/count_columns.toml
     rules: Path | None = None
     crawl: CrawlSettings | None = None
+    keep_nights: int = 14  # published snapshots kept readable (`rekap query --at`); raw versions are kept forever
+    chunk_records: int | None = 50_000  # records read, validated and loaded per batch (bounds memory)
+    full_rebuild: bool = False  # rebuild every model even when nothing they read changed
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         env = os.environ
         values: dict = {}
         if "REKAP_WAREHOUSE" in env:
-            values["warehouse"] = Path(env["REKAP_WAREHOUSE"])
+            values["warehouse"] = env["REKAP_WAREHOUSE"]
+        if env.get("REKAP_DATA_PATH"):
+            values["data_path"] = Path(env["REKAP_DATA_PATH"])
+        if "REKAP_KEEP_NIGHTS" in env:
+            values["keep_nights"] = int(env["REKAP_KEEP_NIGHTS"])
         if "REKAP_ELECTION_YEAR" in env:
             values["election_year"] = int(env["REKAP_ELECTION_YEAR"])
         if env.get("REKAP_RULES"):
             values["rules"] = Path(env["REKAP_RULES"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "warehouse" in values:
-            values["warehouse"] = Path(values["warehouse"])
+            values["warehouse"] = warehouse_arg(values["warehouse"])
         for key in ("sirekap", "internal", "official"):
             if key in values:
                 values[key] = tuple(Path(p) for p in values[key])
-        for key in ("columns", "rules"):
+        for key in ("columns", "rules", "data_path"):
             if values.get(key) is not None:
                 values[key] = Path(values[key])
         return cls(**values)
+
+    def location(self):
+        from warehouse.storage import Location
+
+        return Location.parse(self.warehouse, self.data_path)
+
+
+def warehouse_arg(value: str | Path) -> str | Path:
+    """A `--warehouse` value: a catalog URL stays text, anything else is a path."""
+    return value if str(value).startswith("ducklake:") else Path(value)
 
 
 def prefect_environment(root: Path = PROJECT_ROOT) -> None:

@@ -69,25 +69,15 @@ def write_xlsx(path: Path, rows: list[list]) -> Path:
 
 
 def load_and_build(warehouse: Path, *sources: Path, election_year: int = 2024, internal=(), official=(), columns: Path | None = None):
-    """The flow's steps as plain calls (no Prefect): for fast tests of loading and models.
+    """One night through the pipeline function, without Prefect: for fast tests of loading and
+    models. Returns an open read-only connection to the published warehouse; the caller closes it."""
+    from flows.pipeline import run_night
+    from flows.settings import Settings
+    from warehouse.db import connect
 
-    Returns an open read-write connection; the caller closes it.
-    """
-    from warehouse import models
-    from warehouse.counts import ingest_counts
-    from warehouse.db import connect, ensure_schema
-    from warehouse.load import finish_run, ingest, new_run_id, start_run
-
-    con = connect(warehouse)
-    ensure_schema(con)
-    run_id = new_run_id()
-    start_run(con, run_id, [str(s) for s in sources])
-    ingest(con, run_id, list(sources), election_year)
-    if internal or official:
-        ingest_counts(con, run_id, list(internal), list(official), columns, election_year)
-    finish_run(con, run_id, "succeeded")
-    models.build(con)
-    return con
+    run_night(Settings(warehouse=warehouse, sirekap=sources, election_year=election_year, internal=tuple(internal),
+                       official=tuple(official), columns=columns))  # fmt: skip
+    return connect(warehouse, read_only=True)
 
 
 def mini_race():
@@ -113,14 +103,10 @@ def mini_race():
 
 
 def load_only(warehouse: Path, *sources: Path, election_year: int = 2024):
-    """Read, validate and load sources into the raw layer (no models): an open connection."""
-    from warehouse.db import connect, ensure_schema
-    from warehouse.load import finish_run, ingest, new_run_id, start_run
+    """Read, validate and load sources into the raw layer (no models): an open read-only connection."""
+    from flows.pipeline import run_night
+    from flows.settings import Settings
+    from warehouse.db import connect
 
-    con = connect(warehouse)
-    ensure_schema(con)
-    run_id = new_run_id()
-    start_run(con, run_id, [str(s) for s in sources])
-    ingest(con, run_id, list(sources), election_year)
-    finish_run(con, run_id, "succeeded")
-    return con
+    run_night(Settings(warehouse=warehouse, sirekap=sources, election_year=election_year), build_models=False)
+    return connect(warehouse, read_only=True)

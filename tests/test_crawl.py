@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from flows.sources.demo import generate_kaltim_mirror
+from warehouse.db import connect
 from tests.shared import load_and_build
 from tests.sirekap_server import SirekapServer
 from warehouse.checksum import mart_checksum
@@ -60,7 +61,7 @@ def tps_code(path: str) -> str:
 
 
 def province_votes(warehouse: Path) -> list[tuple[str, int]]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         return con.execute("select candidate_id, votes from province_totals order by candidate_id").fetchall()
 
 
@@ -130,7 +131,7 @@ def test_first_crawl_fetches_every_file_once_and_loads_every_node(scenario: Scen
     assert sum(scenario.first.requests.values()) == manifest.files_written == 7_545
     assert "7,545 requests (0 retried), 7,545 documents" in scenario.first.output
     assert scenario.first.province == sorted(manifest.published_votes.items())
-    with duckdb.connect(str(scenario.warehouse), read_only=True) as con:
+    with connect(scenario.warehouse, read_only=True) as con:
         kinds = dict(con.execute("select kind, count(distinct code) from raw_documents group by kind").fetchall())
         first_run = con.execute("select records_read, records_loaded, records_quarantined from runs order by started_at limit 1").fetchone()
     # 1 province + 10 kab/kota + 105 kecamatan + 1,038 kelurahan + 6,274 TPS; 116 region lists; 1 master.
@@ -166,16 +167,16 @@ def test_the_second_crawl_loads_the_changed_counts(scenario: Scenario) -> None:
     assert scenario.second.province == sorted(scenario.manifests[1].published_votes.items())
     assert scenario.second.province != scenario.first.province
     # The warehouse fed by three crawls holds what a load of the changed mirror itself holds.
-    with duckdb.connect(str(scenario.warehouse), read_only=True) as crawled, \
-         duckdb.connect(str(scenario.mirror_warehouse), read_only=True) as mirrored:  # fmt: skip
+    with connect(scenario.warehouse, read_only=True) as crawled, \
+         connect(scenario.mirror_warehouse, read_only=True) as mirrored:  # fmt: skip
         for mart in MARTS:
             assert mart_checksum(crawled, mart) == mart_checksum(mirrored, mart), mart
 
 
 def test_rebuild_from_the_archive_alone_gives_the_same_marts(scenario: Scenario) -> None:
     assert "3 crawls replayed, one run each" in scenario.rebuild_output
-    with duckdb.connect(str(scenario.warehouse), read_only=True) as crawled, \
-         duckdb.connect(str(scenario.rebuilt), read_only=True) as rebuilt:  # fmt: skip
+    with connect(scenario.warehouse, read_only=True) as crawled, \
+         connect(scenario.rebuilt, read_only=True) as rebuilt:  # fmt: skip
         for table in (*MARTS, "raw_documents", "raw_nodes", "raw_node_votes", "quarantine"):
             assert mart_checksum(crawled, table) == mart_checksum(rebuilt, table), table
         # One run per crawl, each loading the same crawl index as the night did.
@@ -225,7 +226,7 @@ def test_a_night_the_api_does_not_answer_fails_loudly(rekap, tmp_path: Path) -> 
                        "--rate", "10000", "--retries", "1", ok=False)  # fmt: skip
     root = f"{server.url}/{HHCW}/99.json"
     assert result.exit_code == 1 and f"{root} could not be read: HTTP 503" in result.output
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         ((status, error),) = con.execute("select status, error from runs").fetchall()
     assert status == "failed" and "could not be read" in error
 
@@ -233,7 +234,7 @@ def test_a_night_the_api_does_not_answer_fails_loudly(rekap, tmp_path: Path) -> 
 def test_corrections_list_exactly_the_changed_tps_with_their_deltas(scenario: Scenario) -> None:
     # The revisions the scenario handed the generator (same seed), independent of the pipeline.
     revisions = corrections(scenario.files_before, REVISED)
-    with duckdb.connect(str(scenario.warehouse), read_only=True) as con:
+    with connect(scenario.warehouse, read_only=True) as con:
         rows = con.execute(
             "select code, change_kind, candidate_id, votes_before, votes_after, delta from corrections where level = 'tps'"
         ).fetchall()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from warehouse.db import connect
 from tests.shared import KALTIM_0100, KALTIM_1015, load_and_build
 
 TPS_DIR = "pilkada/hhcw/pkwkp/64/6401/640101/6401012001"
@@ -27,7 +28,7 @@ def run(warehouse: Path, *sources: Path) -> None:
 def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
     import duckdb
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
 
 

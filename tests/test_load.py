@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from flows.pipeline import run_night
+from flows.settings import Settings
 from tests.shared import KALTIM_0100, KALTIM_1015
-from warehouse import models
 from warehouse.checksum import mart_checksum
-from warehouse.db import connect, ensure_schema
-from warehouse.load import finish_run, ingest, new_run_id, start_run
+from warehouse.db import connect
 
 TABLES = ("raw_documents", "raw_observations", "raw_child_votes", "province_totals", "region_winners", "node_history")
 
 
 def load(warehouse: Path, chunk_records: int | None) -> tuple[dict[str, str], tuple]:
-    with connect(warehouse) as con:
-        ensure_schema(con)
-        run_id = new_run_id()
-        start_run(con, run_id, [])
-        result = ingest(con, run_id, [KALTIM_0100, KALTIM_1015], 2024, chunk_records=chunk_records)
-        finish_run(con, run_id, "succeeded")
-        models.build(con)
+    result = run_night(Settings(warehouse=warehouse, sirekap=(KALTIM_0100, KALTIM_1015), chunk_records=chunk_records)).load
+    with connect(warehouse, read_only=True) as con:
         sums = {table: mart_checksum(con, table) for table in TABLES}
         run = con.execute("select files_read, records_read, records_loaded, records_quarantined, versions_new from runs").fetchone()
     return sums, (result, run)

@@ -11,11 +11,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from warehouse.db import connect
 from tests.shared import KALTIM_0100, KALTIM_1015, SERIBU, write_json
 
 
 def rows(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
 
 

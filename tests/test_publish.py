@@ -1,13 +1,14 @@
-"""Issue 5, "Done when" 3 and 4, and idempotence: readers never wait, a killed run changes
-nothing published, and the same inputs give the same marts.
+"""A run publishes by committing one lake snapshot: readers are never refused and never see half a
+run; a run killed at any point leaves the published snapshot as it was, and the rerun equals an
+uninterrupted run; the same inputs give the same marts; a failed run says why.
 
-Runs here are separate `python -m flows run` processes (that is what gets killed), pointed at
-the session's Prefect server so each costs seconds, not a temporary server of its own.
+The runs here are separate processes (that is what gets killed) calling the pipeline function
+(flows/pipeline.py run_night) without Prefect, so each costs seconds; the CLI's run through
+Prefect is covered by tests/test_pipeline_real.py and the reader test below.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import signal
@@ -16,32 +17,43 @@ import sys
 import time
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from tests.shared import KALTIM_0100, KALTIM_1015
 from warehouse.checksum import mart_checksum
+from warehouse.db import connect
+from warehouse.storage import LAKE, Location, attach_sql, default_data_path, extension_dir
 
-MARTS = ("province_totals", "region_winners")
+MARTS = ("province_totals", "region_winners", "node_history", "anomalies", "tps_status", "data_quality")
 # Independent figures (../shared/data/README.md): the governor race at 01:00 and at 10:15.
 AT_0100 = [(758_326,), (952_185,)]
 AT_1015 = [(766_850,), (962_804,)]
 GOVERNOR = "select votes from province_totals where contest = 'pkwkp' order by nomor_urut"
+# Where a run can be stopped: reading and loading, before models spread over the whole build
+# (staging, history, rules, marts), and with everything written but not committed.
+KILL_POINTS = (
+    "load",
+    *(f"model:{name}" for name in (
+        "stg_contests", "stg_node_observations", "stg_node_versions", "stg_latest_documents", "corrections",
+        "node_history", "stg_nodes", "stg_region_tree", "stg_child_votes", "int_tps_facts", "int_rule_arithmetic",
+        "int_rule_rollup", "int_rule_checks", "anomalies", "data_quality", "province_totals", "region_winners",
+        "outcome_risk",
+    )),
+    "publish",
+)  # fmt: skip
+NIGHT = """
+import sys
+from pathlib import Path
+from flows.pipeline import run_night
+from flows.settings import Settings
+run_night(Settings(warehouse=Path(sys.argv[1]), sirekap=tuple(Path(p) for p in sys.argv[2:])))
+"""
 
 
-@pytest.fixture(scope="module")
-def api_env(prefect_server) -> dict[str, str]:
-    from prefect.settings import PREFECT_API_URL
-
-    return os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()}
-
-
-def start_run(env: dict, warehouse: Path, *sources: Path, pause_at: str | None = None, marker: Path | None = None):
-    extra = {"REKAP_PAUSE_AT": pause_at, "REKAP_PAUSE_MARKER": str(marker)} if pause_at else {}
-    args = [sys.executable, "-m", "flows", "run", "--warehouse", str(warehouse)]
-    for source in sources:
-        args += ["--sirekap", str(source)]
-    return subprocess.Popen(args, env=env | extra, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def start_night(warehouse: Path, *sources: Path, pause_at: str | None = None, marker: Path | None = None) -> subprocess.Popen:
+    env = os.environ | ({"REKAP_PAUSE_AT": pause_at, "REKAP_PAUSE_MARKER": str(marker)} if pause_at else {})
+    args = [sys.executable, "-c", NIGHT, str(warehouse), *map(str, sources)]
+    return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def finish(proc: subprocess.Popen, timeout: float = 180) -> str:
@@ -58,107 +70,162 @@ def wait_for_marker(proc: subprocess.Popen, marker: Path, timeout: float = 120) 
         if time.monotonic() > deadline:
             proc.kill()
             raise AssertionError("run never reached its pause point")
-        time.sleep(0.1)
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+        time.sleep(0.05)
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
+def published_state(warehouse: Path) -> tuple:
+    """What a reader is given: the last snapshot, its marts, its runs."""
+    with connect(warehouse, read_only=True) as con:
+        snapshot = con.execute(f"select max(snapshot_id) from {LAKE}.snapshots()").fetchone()[0]
+        runs = con.execute("select run_id, status from runs order by run_id").fetchall()
+        return snapshot, runs, {mart: mart_checksum(con, mart) for mart in MARTS}
+
+
 def checksums(warehouse: Path) -> dict[str, str]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return {mart: mart_checksum(con, mart) for mart in MARTS}
+    return published_state(warehouse)[2]
+
+
+def copy_lake(source: Path, folder: Path) -> Path:
+    """A copy of a warehouse: its catalog file and its data folder."""
+    target = folder / "w.sqlite"
+    shutil.copyfile(source, target)
+    shutil.copytree(default_data_path(source), default_data_path(target))
+    return target
 
 
 @pytest.fixture(scope="module")
-def published(api_env, tmp_path_factory) -> dict[str, Path]:
+def published(tmp_path_factory) -> dict[str, Path]:
     """Warehouses other tests copy: after 01:00, and after 01:00 then 10:15 (uninterrupted runs)."""
     folder = tmp_path_factory.mktemp("published")
-    at_0100, at_1015 = folder / "0100.duckdb", folder / "1015.duckdb"
-    finish(start_run(api_env, at_0100, KALTIM_0100))
-    shutil.copyfile(at_0100, at_1015)
-    finish(start_run(api_env, at_1015, KALTIM_1015))
+    at_0100 = folder / "0100.sqlite"
+    finish(start_night(at_0100, KALTIM_0100))
+    at_1015 = copy_lake(at_0100, folder / "1015")
+    finish(start_night(at_1015, KALTIM_1015))
     assert query(at_0100, GOVERNOR) == AT_0100 and query(at_1015, GOVERNOR) == AT_1015
     return {"0100": at_0100, "1015": at_1015}
 
 
-def copy_of(source: Path, folder: Path) -> Path:
-    target = folder / "w.duckdb"
-    shutil.copyfile(source, target)
-    return target
+@pytest.fixture(scope="module")
+def reference_1015(published) -> dict[str, str]:
+    return checksums(published["1015"])
 
 
-@pytest.mark.parametrize("point", ["load", "models", "publish"])
-def test_a_run_killed_midway_changes_nothing_published(point: str, api_env, published, tmp_path: Path) -> None:
-    warehouse = copy_of(published["0100"], tmp_path)
-    before = digest(warehouse)
+def test_there_are_twenty_kill_points_and_each_is_a_real_pause_point() -> None:
+    from warehouse.models import discover
+
+    models = {m.name for m in discover()}
+    assert len(KILL_POINTS) + 1 >= 20  # + the crawl, test_a_run_killed_during_its_crawl...
+    assert {p.removeprefix("model:") for p in KILL_POINTS if p.startswith("model:")} <= models
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_a_run_killed_at_any_point_leaves_the_published_snapshot_and_the_rerun_equals_an_uninterrupted_run(
+    point: str, published, reference_1015, tmp_path: Path
+) -> None:
+    warehouse = copy_lake(published["0100"], tmp_path)
+    before = published_state(warehouse)
 
     marker = tmp_path / "paused"
-    run = start_run(api_env, warehouse, KALTIM_1015, pause_at=point, marker=marker)
+    run = start_night(warehouse, KALTIM_1015, pause_at=point, marker=marker)
     wait_for_marker(run, marker)
-    # Mid-run, the published warehouse answers and still says 01:00.
-    assert query(warehouse, GOVERNOR) == AT_0100
+    assert query(warehouse, GOVERNOR) == AT_0100  # mid-run, readers get the published numbers
     run.send_signal(signal.SIGKILL)
     run.wait(30)
 
-    assert digest(warehouse) == before
-    assert query(warehouse, GOVERNOR) == AT_0100
-    assert query(warehouse, "select count(*) from runs") == [(1,)]
-
-    finish(start_run(api_env, warehouse, KALTIM_1015))  # the rerun sweeps the killed run's staging file
-    assert checksums(warehouse) == checksums(published["1015"])
-    assert not list(tmp_path.glob("w.duckdb.staging-*"))
+    assert published_state(warehouse) == before
+    finish(start_night(warehouse, KALTIM_1015))
+    assert checksums(warehouse) == reference_1015
+    assert query(warehouse, GOVERNOR) == AT_1015
 
 
-def test_a_reader_holding_the_warehouse_open_keeps_answering_through_a_run(api_env, published, tmp_path: Path) -> None:
-    warehouse = copy_of(published["0100"], tmp_path)
-    reader = duckdb.connect(str(warehouse), read_only=True)
+READER = """
+import sys, duckdb
+con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+for name in ("sqlite_scanner", "ducklake"):
+    con.execute(f"load '{sys.argv[1]}/{name}.duckdb_extension'")
+con.execute(sys.argv[2], [sys.argv[3]] + sys.argv[4:])
+print(con.execute("select votes from lake.province_totals where contest = 'pkwkp' order by nomor_urut").fetchall())
+"""
+
+
+def test_readers_are_never_refused_and_never_see_half_a_run(published, tmp_path: Path) -> None:
+    """Through a whole run and its commit: an open connection, new plain DuckDB processes
+    attaching the lake with the README's ATTACH, and `rekap query` processes."""
+    warehouse = copy_lake(published["0100"], tmp_path)
+    location = Location.parse(warehouse)
+    attach, params = attach_sql(location, read_only=True)
+    held = connect(warehouse, read_only=True)
+    answers: dict[str, list] = {"held": [], "duckdb": [], "rekap query": []}
     try:
-        run = start_run(api_env, warehouse, KALTIM_1015)
-        answers = 0
+        run = start_night(warehouse, KALTIM_1015)
         while run.poll() is None:
-            assert reader.execute(GOVERNOR).fetchall() == AT_0100
-            answers += 1
-            time.sleep(0.05)
+            answers["held"].append(held.execute(GOVERNOR).fetchall())
+            plain = subprocess.run([sys.executable, "-c", READER, str(extension_dir()), attach, *params], capture_output=True, text=True)
+            assert plain.returncode == 0, plain.stderr
+            answers["duckdb"].append(eval(plain.stdout))  # noqa: S307  (our own process's repr of a list of tuples)
+            cli = subprocess.run([sys.executable, "-m", "flows", "query", "--warehouse", str(warehouse), "--format", "csv", GOVERNOR],
+                                 capture_output=True, text=True)  # fmt: skip
+            assert cli.returncode == 0, cli.stderr
+            answers["rekap query"].append([(int(v),) for v in cli.stdout.split()[1:]])
         assert run.returncode == 0, run.stdout.read()
-        assert answers > 0
-        # The open connection still reads the version it opened...
-        assert reader.execute(GOVERNOR).fetchall() == AT_0100
+        answers["held"].append(held.execute(GOVERNOR).fetchall())
     finally:
-        reader.close()
-    # ...and a new reader (another process, as an analyst's would be) sees the published run.
-    new_reader = subprocess.run(
-        [sys.executable, "-m", "flows", "query", "--warehouse", str(warehouse), "--format", "csv", GOVERNOR],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    assert new_reader.stdout.split() == ["votes", "766850", "962804"]
+        held.close()
+    for reader, seen in answers.items():
+        assert seen, f"{reader} never read during the run"
+        assert all(answer in (AT_0100, AT_1015) for answer in seen), f"{reader} saw half a run: {seen}"
+    assert answers["held"][-1] == AT_1015  # an open connection reads the new snapshot once committed
+    assert query(warehouse, GOVERNOR) == AT_1015
 
 
-def test_the_same_inputs_again_give_identical_marts(api_env, published, tmp_path: Path) -> None:
-    warehouse = copy_of(published["1015"], tmp_path)
-    finish(start_run(api_env, warehouse, KALTIM_1015))
-    assert checksums(warehouse) == checksums(published["1015"])
+def test_the_same_inputs_again_give_identical_marts(published, reference_1015, tmp_path: Path) -> None:
+    warehouse = copy_lake(published["1015"], tmp_path)
+    finish(start_night(warehouse, KALTIM_1015))
+    assert checksums(warehouse) == reference_1015
     assert query(warehouse, "select versions_new, observations_new from runs order by started_at desc limit 1") == [(0, 0)]
 
 
-def test_a_failed_run_keeps_the_last_good_warehouse_and_says_why(api_env, published, tmp_path: Path) -> None:
-    warehouse = copy_of(published["1015"], tmp_path)
-    # A node whose own total disagrees with its table: the audit fails the run.
-    bad = tmp_path / "bad" / "pilkada/hhcw/pkwkp/64.json"
-    bad.parent.mkdir(parents=True)
-    bad.write_text('{"tungsura": {"chart": {"1000054": 5, "1000055": 5}, "table": {"6401": {"1000054": 1, "1000055": 5, "status_progress": true}}}}')
-    failed = start_run(api_env, warehouse, tmp_path / "bad")
-    out, _ = failed.communicate(timeout=180)
-    assert failed.returncode == 1 and "assert_chart_matches_table" in out
+def test_a_failed_run_keeps_the_published_snapshot_and_says_why(published, tmp_path: Path) -> None:
+    warehouse = copy_lake(published["1015"], tmp_path)
+    rules = tmp_path / "broken-model"
+    # A model that cannot be built (a programming error, not a data fact): the run fails whole.
+    shutil.copytree(Path(__file__).resolve().parents[1] / "sql", rules)
+    (rules / "marts" / "province_totals.sql").write_text("-- province_totals: one row per nothing.\nselect * from no_such_table\n")
+    code = NIGHT.replace("run_night(Settings(", "import functools, warehouse.models as m; m.build = functools.partial(m.build, sql_dir=Path(sys.argv.pop())); run_night(Settings(")
+    failed = subprocess.run([sys.executable, "-c", code, str(warehouse), str(KALTIM_1015), str(rules)], capture_output=True, text=True)
+    assert failed.returncode == 1 and "province_totals" in failed.stderr
 
     assert query(warehouse, GOVERNOR) == AT_1015
     (status, error), = query(warehouse, "select status, error from runs order by started_at desc limit 1")
-    assert status == "failed" and "assert_chart_matches_table" in error
+    assert status == "failed" and "no_such_table" in error
+
+
+def test_a_second_run_on_a_busy_warehouse_says_so(published, tmp_path: Path) -> None:
+    warehouse = copy_lake(published["0100"], tmp_path)
+    marker = tmp_path / "paused"
+    first = start_night(warehouse, KALTIM_1015, pause_at="publish", marker=marker)
+    try:
+        wait_for_marker(first, marker)
+        second = subprocess.run([sys.executable, "-m", "flows", "run", "--warehouse", str(warehouse), "--sirekap", str(KALTIM_1015)],
+                                capture_output=True, text=True)  # fmt: skip
+    finally:
+        first.kill()
+        first.wait(30)
+    assert second.returncode == 1
+    assert "is busy: another rekap run is writing it" in second.stderr
+    assert "Traceback" not in second.stderr + second.stdout
+
+
+@pytest.fixture(scope="module")
+def api_env(prefect_server) -> dict[str, str]:
+    from prefect.settings import PREFECT_API_URL
+
+    return os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()}
 
 
 def test_a_run_killed_during_its_crawl_changes_nothing_published(api_env, published, tmp_path: Path) -> None:
@@ -168,8 +235,8 @@ def test_a_run_killed_during_its_crawl_changes_nothing_published(api_env, publis
 
     mirror = tmp_path / "mirror"
     generate_mirror(mini_race(), mirror, progress=0.9)
-    warehouse, reference = copy_of(published["1015"], tmp_path), tmp_path / "reference.duckdb"
-    before = digest(warehouse)
+    warehouse, reference = copy_lake(published["1015"], tmp_path), tmp_path / "reference.sqlite"
+    before = published_state(warehouse)
     race = "select nomor_urut, votes, tps_reported from province_totals where province_code = '99' order by nomor_urut"
     with SirekapServer(mirror, request_limit=2_000) as server:
 
@@ -189,7 +256,7 @@ def test_a_run_killed_during_its_crawl_changes_nothing_published(api_env, publis
         assert killed.poll() is None, "the run ended before it could be killed"
         killed.send_signal(signal.SIGKILL)
         killed.wait(30)
-        assert digest(warehouse) == before and query(warehouse, GOVERNOR) == AT_1015
+        assert published_state(warehouse) == before and query(warehouse, GOVERNOR) == AT_1015
         finish(crawl_run(warehouse, tmp_path / "archive", "1000"))  # resumes the crawl, then loads it
     assert query(warehouse, race) == query(reference, race) != []
     kaltim = GOVERNOR.replace("where contest = 'pkwkp'", "where contest = 'pkwkp' and province_code = '64'")

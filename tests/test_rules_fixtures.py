@@ -1,8 +1,8 @@
 """Every data-quality rule on hand-built exports, each with a passing and a failing case.
 
 The expectations are written next to the inputs (golden style): every number below is worked
-out by hand from the fixture, never read back from the pipeline. No Prefect: the flow's steps
-are called as plain functions.
+out by hand from the fixture, never read back from the pipeline. No Prefect: each night is the
+pipeline function.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import orjson
 import pytest
 
 from schemas.rules import KNOWN_RULES
+from flows.pipeline import run_night
+from flows.settings import Settings
 from tests.shared import write_json
-from warehouse import models
-from warehouse.db import ensure_schema
-from warehouse.load import finish_run, ingest, start_run
+from warehouse.db import connect
 
 A, B, C = "100025", "100026", "100027"
 KEL = "3101011001"
@@ -30,16 +30,10 @@ MASTER = {"pemilu/ppwp.json": {
 
 
 def load_runs(warehouse: Path, runs: list[list[Path]], rules: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """Load each list of sources as one run, in order, then build the models (no Prefect)."""
-    con = duckdb.connect(str(warehouse))
-    ensure_schema(con)
+    """Load each list of sources as one night, in order, the models built by the last (no Prefect)."""
     for number, sources in enumerate(runs, start=1):
-        run_id = f"run{number}"
-        start_run(con, run_id, [str(s) for s in sources])
-        ingest(con, run_id, list(sources), 2024)
-        finish_run(con, run_id, "succeeded")
-    models.build(con, rules_path=rules)
-    return con
+        run_night(Settings(warehouse=warehouse, sirekap=tuple(sources), rules=rules), build_models=number == len(runs))
+    return connect(warehouse, read_only=True)
 
 
 def write_mirror(root: Path, files: dict[str, object]) -> Path:
@@ -362,7 +356,7 @@ def test_a_node_twice_in_one_snapshot_with_different_content_is_a_duplicate(tmp_
 
 
 def test_psu_and_unknown_ids_in_a_parents_table_flag_the_row(tmp_path: Path) -> None:
-    node = pilkada_node({"1000054": 30, "1000055": 21}, (2, 2), {
+    node = pilkada_node({"1000054": 30, "1000055": 20}, (2, 2), {
         "6401": ({"1000054": 10, "1000055": 10}, (1, 1)),
         "6402": ({"1000054": 20, "1000055": 10, "1000999": 1}, (1, 1)),
     })  # fmt: skip

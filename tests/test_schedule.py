@@ -15,6 +15,7 @@ import duckdb
 import httpx
 import pytest
 
+from warehouse.db import connect
 from tests.shared import KALTIM_1015
 
 STARTUP = 180  # seconds: a fresh Prefect home migrates its database first
@@ -102,6 +103,6 @@ def test_serve_registers_the_schedule_and_a_triggered_run_completes(prefect_api,
             output, _ = serving.communicate()
     assert state == "COMPLETED", output[-5000:]
 
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         votes = con.execute("select votes from province_totals where contest = 'pkwkp' order by nomor_urut").fetchall()
     assert votes == [(766_850,), (962_804,)]

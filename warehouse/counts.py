@@ -200,41 +200,36 @@ def _load(con: duckdb.DuckDBPyConnection, run_id: str, sources: list[str], accep
     ).unique(["version_id", "source_file"], keep="last", maintain_order=True)
     quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
 
-    con.begin()
-    try:
-        fresh = con.sql("select version_id from files anti join raw_count_files using (version_id)").pl()
-        for table, frame in (("raw_count_files", files), ("raw_count_rows", rows), ("raw_count_votes", votes)):
-            new = frame.join(fresh, on="version_id", how="semi").select(COUNT_TABLES[table][1].keys())
-            con.register("new_rows", new.to_arrow())
-            con.execute(f"insert into {table} by name select * from new_rows")
-            con.unregister("new_rows")
-        base = con.execute("select coalesce(max(observed_seq), 0) from raw_observations").fetchone()[0]
-        before = con.execute("select count(*) from raw_observations").fetchone()[0]
-        con.execute(
-            """
-            insert into raw_observations by name
-            select observed.version_id, ? as run_id, observed.source_file, observed.source_file as source_path, '' as locator,
-                   ? + observed.position + 1 as observed_seq, ? as observed_at
-            from observed
-            anti join raw_observations using (version_id, source_file)
-            """,
-            [run_id, base, now],
-        )
-        observations_new = con.execute("select count(*) from raw_observations").fetchone()[0] - before
-        con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
-        result = CountLoadResult(len(accepted) + len(quarantine), len(accepted), len(quarantine), fresh.height, observations_new, tuple(messages))
-        # Count files add to what the SIREKAP step of the same run recorded.
-        con.execute(
-            """update runs set sources = list_concat(coalesce(sources, []), ?),
-                      files_read = coalesce(files_read, 0) + ?, records_read = coalesce(records_read, 0) + ?,
-                      records_loaded = coalesce(records_loaded, 0) + ?, records_quarantined = coalesce(records_quarantined, 0) + ?,
-                      versions_new = coalesce(versions_new, 0) + ?, observations_new = coalesce(observations_new, 0) + ?
-               where run_id = ?""",
-            [sources, len(sources), result.records_read, result.records_loaded, result.records_quarantined,
-             result.versions_new, result.observations_new, run_id],
-        )  # fmt: skip
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+    # Inside the run's one transaction (flows/pipeline.py commits it).
+    fresh = con.sql("select version_id from files anti join raw_count_files using (version_id)").pl()
+    for table, frame in (("raw_count_files", files), ("raw_count_rows", rows), ("raw_count_votes", votes)):
+        new = frame.join(fresh, on="version_id", how="semi").select(COUNT_TABLES[table][1].keys())
+        con.register("new_rows", new.to_arrow())
+        con.execute(f"insert into {table} by name select * from new_rows")
+        con.unregister("new_rows")
+    base = con.execute("select coalesce(max(observed_seq), 0) from raw_observations").fetchone()[0]
+    before = con.execute("select count(*) from raw_observations").fetchone()[0]
+    con.execute(
+        """
+        insert into raw_observations by name
+        select observed.version_id, ? as run_id, observed.source_file, observed.source_file as source_path, '' as locator,
+               ? + observed.position + 1 as observed_seq, ? as observed_at
+        from observed
+        anti join raw_observations using (version_id, source_file)
+        """,
+        [run_id, base, now],
+    )
+    observations_new = con.execute("select count(*) from raw_observations").fetchone()[0] - before
+    con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
+    result = CountLoadResult(len(accepted) + len(quarantine), len(accepted), len(quarantine), fresh.height, observations_new, tuple(messages))
+    # Count files add to what the SIREKAP step of the same run recorded.
+    con.execute(
+        """update runs set sources = list_concat(coalesce(sources, []), ?),
+                  files_read = coalesce(files_read, 0) + ?, records_read = coalesce(records_read, 0) + ?,
+                  records_loaded = coalesce(records_loaded, 0) + ?, records_quarantined = coalesce(records_quarantined, 0) + ?,
+                  versions_new = coalesce(versions_new, 0) + ?, observations_new = coalesce(observations_new, 0) + ?
+           where run_id = ?""",
+        [sources, len(sources), result.records_read, result.records_loaded, result.records_quarantined,
+         result.versions_new, result.observations_new, run_id],
+    )  # fmt: skip
     return result

@@ -1,14 +1,16 @@
-"""The DuckDB warehouse file: connect, create the raw layer, document every column."""
+"""The warehouse's raw and bookkeeping tables: create them, document every column.
+
+Opening the warehouse (a DuckLake) is warehouse/storage.py's; `connect` is re-exported here.
+"""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from schemas.counts import COUNT_TABLES
 from schemas.raw import RAW_TABLES, column_descriptions
+from warehouse.storage import connect  # noqa: F401  (the one way in, for callers of warehouse.db)
 
 DUCKDB_TYPES = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN", pl.List(pl.Utf8): "VARCHAR[]", pl.Datetime("us"): "TIMESTAMP"}
 
@@ -24,6 +26,28 @@ BOOKKEEPING = {
             "locator": ("VARCHAR", "Where inside the file (a dump's line), empty for a mirror file."),
             "observed_seq": ("BIGINT", "Global order of observation: the latest version of a node has the highest."),
             "observed_at": ("TIMESTAMP", "When the run read it (UTC)."),
+        },
+    ),
+    "raw_files": (
+        "one row per mirror file a run loaded: the bytes it held then (a file's latest row is what the next night compares with)",
+        {
+            "source_file": ("VARCHAR", "File on disk (raw_observations.source_file)."),
+            "size_bytes": ("BIGINT", "Its size when read."),
+            "mtime_ns": ("BIGINT", "Its modification time when read (ns since the epoch): same size and time, not read again."),
+            "bytes_hash": ("VARCHAR", "BLAKE2b-128 of its bytes: a file rewritten with the same bytes is not parsed again."),
+            "version_id": ("VARCHAR", "The document version those bytes are (raw_documents.version_id)."),
+            "run_id": ("VARCHAR", "The run that read it."),
+            "loaded_at": ("TIMESTAMP", "When (UTC)."),
+        },
+    ),
+    "model_builds": (
+        "one row per night that built the models: what they were built from",
+        {
+            "run_id": ("VARCHAR", "The run (runs.run_id)."),
+            "code_fingerprint": ("VARCHAR", "Hash of the SQL files and the rule pack the models were built with: another, and every model is rebuilt."),
+            "input_counts": ("VARCHAR", "JSON: row count of each table the models read, after the night; a model is rebuilt when a table it reads moved."),
+            "models_built": ("BIGINT", "Models rebuilt that night (the others were current: nothing they read changed)."),
+            "built_at": ("TIMESTAMP", "When (UTC)."),
         },
     ),
     "quarantine": (
@@ -60,16 +84,11 @@ BOOKKEEPING = {
 }
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    path = Path(path)
-    if read_only and not path.exists():
-        raise FileNotFoundError(f"no warehouse at {path}: run `rekap run` or `rekap demo` first")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), read_only=read_only)
-
-
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw and bookkeeping tables if missing, with their column comments."""
+    existing = {name for (name,) in con.execute("select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+    if existing >= {*RAW_TABLES, *COUNT_TABLES, *BOOKKEEPING}:
+        return  # commented when created: a night adds no catalog change for them
     descriptions = column_descriptions()
     for table, (_, model, schema) in RAW_TABLES.items():
         columns = ", ".join(f"{name} {DUCKDB_TYPES[dtype]}" for name, dtype in schema.items())

@@ -2,11 +2,12 @@
 
 Versions are append-only: a document version (same node, same content) is stored once, and
 every later reading of it is an observation. Loading the same files again adds nothing.
+Every write here happens inside the run's one transaction (flows/pipeline.py commits it), so
+a run that fails or is killed leaves no trace but its `runs` row.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,8 +15,7 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
-from flows.batch import iter_batches
-from schemas.raw import RAW_TABLES, validate_rows
+from schemas.raw import RAW_TABLES
 from warehouse.checkpoints import pause_point
 
 OBSERVATION_SCHEMA = {"version_id": pl.Utf8, "source_file": pl.Utf8, "source_path": pl.Utf8, "locator": pl.Utf8, "position": pl.Int64}
@@ -65,68 +65,80 @@ def load_batch(
     quarantine: list[dict],
     files_read: int,
     records_read: int,
+    known_records: int = 0,
 ) -> LoadResult:
-    """Insert what is new, in one transaction: a failure leaves the warehouse as it was."""
+    """Insert what is new (inside the caller's transaction). `known_records` were recognised by
+    their bytes as versions this warehouse already holds from the same files: loaded, not new."""
     now = utc_now()
-    con.begin()
-    try:
-        documents = frames["raw_documents"]
-        new_versions = con.sql("select version_id from documents anti join raw_documents using (version_id)").pl()
-        for table in RAW_TABLES:
-            fresh = frames[table].join(new_versions, on="version_id", how="semi")
-            con.register("fresh", fresh.to_arrow())
-            con.execute(f"insert into {table} by name select * from fresh")
-            con.unregister("fresh")
+    documents = frames["raw_documents"]
+    new_versions = con.sql("select version_id from documents anti join raw_documents using (version_id)").pl()
+    for table in RAW_TABLES:
+        fresh = frames[table].join(new_versions, on="version_id", how="semi")
+        con.register("fresh", fresh.to_arrow())
+        con.execute(f"insert into {table} by name select * from fresh")
+        con.unregister("fresh")
 
-        observed = pl.DataFrame(
-            [{k: o[k] for k in OBSERVATION_SCHEMA} for o in observations], schema=OBSERVATION_SCHEMA
-        ).unique(["version_id", "source_file", "source_path"], keep="last", maintain_order=True)
-        base = con.execute("select coalesce(max(observed_seq), 0) from raw_observations").fetchone()[0]
-        before = con.execute("select count(*) from raw_observations").fetchone()[0]
-        con.execute(
-            """
-            insert into raw_observations by name
-            select observed.version_id, ? as run_id, observed.source_file, observed.source_path, observed.locator,
-                   ? + observed.position + 1 as observed_seq, ? as observed_at
-            from observed
-            anti join raw_observations using (version_id, source_file, source_path)
-            """,
-            [run_id, base, now],
-        )
-        observations_new = con.execute("select count(*) from raw_observations").fetchone()[0] - before
+    observed = pl.DataFrame(
+        [{k: o[k] for k in OBSERVATION_SCHEMA} for o in observations], schema=OBSERVATION_SCHEMA
+    ).unique(["version_id", "source_file", "source_path"], keep="last", maintain_order=True)
+    base = con.execute("select coalesce(max(observed_seq), 0) from raw_observations").fetchone()[0]
+    before = con.execute("select count(*) from raw_observations").fetchone()[0]
+    con.execute(
+        """
+        insert into raw_observations by name
+        select observed.version_id, ? as run_id, observed.source_file, observed.source_path, observed.locator,
+               ? + observed.position + 1 as observed_seq, ? as observed_at
+        from observed
+        anti join raw_observations using (version_id, source_file, source_path)
+        """,
+        [run_id, base, now],
+    )
+    observations_new = con.execute("select count(*) from raw_observations").fetchone()[0] - before
+    record_files(con, run_id, observations)
 
-        quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
-        con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
+    quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
+    con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
 
-        result = LoadResult(records_read, len(observations), len(quarantine), new_versions.height, observations_new)
-        # Added, not set: a run loads its sources batch by batch (and count files after them).
-        con.execute(
-            """update runs set files_read = coalesce(files_read, 0) + ?, records_read = coalesce(records_read, 0) + ?,
-                      records_loaded = coalesce(records_loaded, 0) + ?, records_quarantined = coalesce(records_quarantined, 0) + ?,
-                      versions_new = coalesce(versions_new, 0) + ?, observations_new = coalesce(observations_new, 0) + ?
-               where run_id = ?""",
-            [files_read, records_read, result.records_loaded, result.records_quarantined,
-             result.versions_new, result.observations_new, run_id],
-        )  # fmt: skip
-        pause_point("load")  # everything written, nothing committed
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+    result = LoadResult(records_read, len(observations) + known_records, len(quarantine), new_versions.height, observations_new)
+    # Added, not set: a run loads its sources batch by batch (and count files after them).
+    con.execute(
+        """update runs set files_read = coalesce(files_read, 0) + ?, records_read = coalesce(records_read, 0) + ?,
+                  records_loaded = coalesce(records_loaded, 0) + ?, records_quarantined = coalesce(records_quarantined, 0) + ?,
+                  versions_new = coalesce(versions_new, 0) + ?, observations_new = coalesce(observations_new, 0) + ?
+           where run_id = ?""",
+        [files_read, records_read, result.records_loaded, result.records_quarantined,
+         result.versions_new, result.observations_new, run_id],
+    )  # fmt: skip
+    pause_point("load")  # everything written, nothing committed
     return result
 
 
-def ingest(
-    con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_year: int, chunk_records: int | None = 50_000
-) -> LoadResult:
-    """Read, validate and load every source of a run (the pull -> validate -> load steps), one
-    batch of at most `chunk_records` records at a time."""
-    totals = LoadResult(0, 0, 0, 0, 0)
-    for number, batch in enumerate(iter_batches(sources, election_year, chunk_records)):
-        if number == 0:
-            con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
-        validated = validate_rows(batch.rows)
-        batch.quarantine_versions(validated.rejected)
-        loaded = load_batch(con, run_id, validated.frames, batch.observations, batch.quarantine, batch.files_read, batch.records_read)
-        totals = LoadResult(*(a + b for a, b in zip(dataclasses.astuple(totals), dataclasses.astuple(loaded))))
-    return totals
+
+FILE_SCHEMA = {"source_file": pl.Utf8, "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "bytes_hash": pl.Utf8, "version_id": pl.Utf8}
+
+
+def record_files(con: duckdb.DuckDBPyConnection, run_id: str, observations: list[dict]) -> None:
+    """Remember which bytes each mirror file held when it loaded, so the next night recognises
+    an unchanged file without parsing it (append-only: a file's latest row is what it held last)."""
+    files = pl.DataFrame(
+        [{"source_file": o["source_file"], "size_bytes": o["stat"][0], "mtime_ns": o["stat"][1], "bytes_hash": o["stat"][2],
+          "version_id": o["version_id"]} for o in observations if o.get("stat")],
+        schema=FILE_SCHEMA,
+    )  # fmt: skip
+    if files.height:
+        con.execute("insert into raw_files by name select *, ? as run_id, ? as loaded_at from files", [run_id, utc_now()])
+
+
+def known_files(con: duckdb.DuckDBPyConnection, roots: list[str]) -> dict[str, tuple[int, int, str, str]]:
+    """What the warehouse last loaded from each file below `roots`: path -> (size, mtime_ns,
+    bytes hash, version_id). Only files whose version loaded: a quarantined file is read again."""
+    if not roots:
+        return {}
+    rows = con.execute(
+        """select source_file, size_bytes, mtime_ns, bytes_hash, version_id
+           from raw_files
+           where exists (select 1 from unnest(?::varchar[]) as roots(root) where starts_with(raw_files.source_file, roots.root))
+           qualify row_number() over (partition by source_file order by loaded_at desc, run_id desc) = 1""",
+        [[root.rstrip("/") + "/" for root in roots]],
+    ).fetchall()
+    return {path: (size, mtime, digest, vid) for path, size, mtime, digest, vid in rows}

@@ -7,6 +7,8 @@ the table `<name>`. Audits (`sql/audits/assert_*.sql`) return the rows that brea
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
@@ -17,7 +19,9 @@ import pandera.polars as pa
 import sqlglot
 from sqlglot import exp
 
+from schemas.counts import COUNT_TABLES
 from schemas.marts import MART_CONTRACTS
+from schemas.raw import RAW_TABLES
 from schemas.rules import RulePack, load_rules
 from warehouse.checkpoints import pause_point
 from warehouse.db import comment_table
@@ -124,8 +128,10 @@ def load_rule_pack(con: duckdb.DuckDBPyConnection, pack: RulePack) -> None:
         con.executemany("insert into ref_rule_params values (?, ?, ?)", params)
 
 
-def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: Path | None = None) -> list[Model]:
-    """(Re)build every model as a table, then check each mart against its contract.
+def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: Path | None = None,
+          only: set[str] | None = None) -> list[Model]:  # fmt: skip
+    """(Re)build the models as tables (every one, or those named in `only`, in dependency
+    order), then check each mart against its contract; the models built.
 
     `rules_path` names the data-quality rule pack (default schemas/rules.toml); it is read and
     checked before anything is built, so a bad pack changes nothing.
@@ -134,12 +140,9 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     load_rule_pack(con, pack)
     load_seeds(con, sql_dir)
     create_macros(con, sql_dir, "functions")
-    models = discover(sql_dir)
-    marts_begun = False
+    models = [m for m in discover(sql_dir) if only is None or m.name in only]
     for model in models:
-        if model.layer == "marts" and not marts_begun:
-            marts_begun = True
-            pause_point("models")  # staging and intermediate built, marts not yet
+        pause_point(f"model:{model.name}")  # a crash test can stop the run before any model
         try:
             con.execute(f"create or replace table {model.name} as\n{model.sql}")
         except duckdb.Error as exc:
@@ -154,15 +157,21 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     return models
 
 
-def create_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, folder: str = "macros") -> None:
-    """`create or replace macro <name>` files: sql/functions/ (scalar helpers the models call,
-    made before them) and sql/macros/ (table macros over the models, made last)."""
+def create_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, folder: str = "macros", before_models: bool = False) -> None:
+    """`create or replace temp macro <name>` files: sql/functions/ (scalar helpers the models
+    call) and sql/macros/ (table macros over the models). A lake catalog stores tables, not
+    macros, so every connection makes them (warehouse/storage.py connect, `before_models` on a
+    lake whose models are not built yet)."""
     for path in sorted((sql_dir / folder).glob("*.sql")):
         sql = path.read_text()
         if not sql.startswith(f"-- {path.stem}: "):
             raise ModelError(f"{path}: the first line must be '-- {path.stem}: <what it returns>.'")
         try:
             con.execute(sql)
+        except duckdb.CatalogException:
+            if before_models:  # a table macro binds its tables: made once the models exist
+                continue
+            raise
         except duckdb.Error as exc:
             raise ModelError(f"macro {path.stem} ({path}) failed: {exc}") from exc
 
@@ -199,3 +208,50 @@ def audit_failures(results: list[AuditResult]) -> str | None:
     if not failed:
         return None
     return "\n".join(f"audit {r.name} found {r.failing_rows} row(s): {r.description}\n{r.examples}" for r in failed)
+
+
+# The tables the models read that runs write. Append-only, except `runs` (every night adds a row):
+# a table whose row count did not move did not change.
+MODEL_INPUTS = (*RAW_TABLES, *COUNT_TABLES, "raw_observations", "quarantine", "runs")
+
+
+@dataclass(frozen=True)
+class BuildInputs:
+    code: str  # hash of the SQL files and the rule pack: when it changes, every model is rebuilt
+    counts: dict[str, int]  # row count of each input table
+
+
+def build_inputs(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: Path | None = None) -> BuildInputs:
+    digest = hashlib.sha256()
+    for path in sorted(sql_dir.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(sql_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(Path(load_rules(rules_path).path).read_bytes())
+    counts = con.execute(" union all ".join(f"select '{t}', count(*) from {t}" for t in MODEL_INPUTS)).fetchall()
+    return BuildInputs(digest.hexdigest(), dict(counts))
+
+
+def changed_inputs(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> set[str] | None:
+    """The input tables that changed since the last build; None when everything must be rebuilt
+    (no build yet, other SQL or rule pack, a mart missing)."""
+    row = con.execute("select code_fingerprint, input_counts from model_builds order by built_at desc limit 1").fetchone()
+    marts = {name for (name,) in con.execute("select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+    if row is None or row[0] != inputs.code or not set(MART_CONTRACTS) <= marts:
+        return None
+    before = json.loads(row[1])
+    return {table for table, count in inputs.counts.items() if before.get(table) != count}
+
+
+def stale_models(models: list[Model], changed: set[str] | None) -> set[str]:
+    """Models that read a changed table, directly or through another model (in build order)."""
+    if changed is None:
+        return {m.name for m in models}
+    stale: set[str] = set()
+    for model in models:
+        if model.reads & (changed | stale):
+            stale.add(model.name)
+    return stale
+
+
+def record_build(con: duckdb.DuckDBPyConnection, run_id: str, inputs: BuildInputs, built: int) -> None:
+    con.execute("insert into model_builds values (?, ?, ?, ?, now()::timestamp)", [run_id, inputs.code, json.dumps(inputs.counts), built])

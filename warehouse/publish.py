@@ -1,108 +1,77 @@
-"""Build into a staging copy, publish with an atomic rename: readers never wait, never see half.
+"""Publish a run by committing it; record a failed run; keep the lake's storage bounded.
 
-DuckDB lets one read-write process lock a file against every other process, readers included.
-So a run never opens the published warehouse for writing: it copies it to a staging file next
-to it, writes there, checkpoints, and `os.replace`s the staging file over the published one.
-A reader that has the old file open keeps reading the old inode; a new reader opens the new
-file. A run killed at any moment leaves the published file exactly as it was; its staging file
-is swept by the next run.
+A run writes everything inside one lake transaction, so publishing is the commit: the marts it
+rebuilt appear in one snapshot, all or nothing, and a reader attached to the lake sees either
+the previous snapshot or this one. No file is copied or renamed. A killed run never commits;
+the Parquet files it had begun are orphans that the next upkeep deletes.
+
+Retention: raw tables are append-only, so every raw version stays in the current snapshot
+forever. The marts are rebuilt each night; the snapshots of the last `keep_nights` published
+runs stay readable (`rekap query --at`), older ones are expired and their files deleted.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
-from contextlib import contextmanager
-from pathlib import Path
+import logging
+from dataclasses import dataclass
 
 import duckdb
 
-from warehouse.checkpoints import pause_point
+from warehouse import storage
 from warehouse.db import ensure_schema
 from warehouse.load import finish_run, start_run
 
-STAGING_MARK = ".staging-"
+log = logging.getLogger("rekap")
+COMMIT_AUTHOR = "rekap"
+RUN_MESSAGE = "rekap run "  # + run id: how a published run's snapshot is found again
 
 
-def staging_path(warehouse: Path, run_id: str) -> Path:
-    return warehouse.with_name(f"{warehouse.name}{STAGING_MARK}{run_id}")
+def commit_run(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
+    """Commit the run's transaction with its id as the snapshot's message; the snapshot id."""
+    con.execute(f"call {storage.LAKE}.set_commit_message(?, ?)", [COMMIT_AUTHOR, RUN_MESSAGE + run_id])
+    con.commit()
+    return storage.snapshot_id(con)
 
 
-def begin(warehouse: Path, run_id: str) -> Path:
-    """A private, writable copy of the published warehouse (or a new file) for this run."""
-    warehouse = Path(warehouse)
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    sweep(warehouse)
-    staging = staging_path(warehouse, run_id)
-    if warehouse.exists():
-        shutil.copyfile(warehouse, staging)
-    return staging
-
-
-def sweep(warehouse: Path) -> list[Path]:
-    """Remove staging files that killed runs left behind (they were never published)."""
-    leftovers = sorted(warehouse.parent.glob(f"{warehouse.name}{STAGING_MARK}*"))
-    for path in leftovers:
-        path.unlink(missing_ok=True)
-    return leftovers
-
-
-def publish(staging: Path, warehouse: Path) -> None:
-    """Make the staging file the published warehouse, atomically."""
-    # Fold the write-ahead log into the file first: only the file is renamed.
-    with duckdb.connect(str(staging)) as con:
-        con.execute("checkpoint")
-    wal = staging.with_name(staging.name + ".wal")
-    if wal.exists():
-        raise RuntimeError(f"{wal} remains after checkpoint; refusing to publish a partial warehouse")
-    _fsync(staging)
-    pause_point("publish")  # the new warehouse is complete but not yet published
-    os.replace(staging, warehouse)
-    _fsync(warehouse.parent)
-
-
-def discard(staging: Path) -> None:
-    staging.unlink(missing_ok=True)
-    staging.with_name(staging.name + ".wal").unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextmanager
-def writer_lock(warehouse: Path):
-    """One run at a time per warehouse: a second one fails at once instead of racing the first."""
-    lock_path = warehouse.with_name(warehouse.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RuntimeError(f"another rekap run is writing {warehouse} (lock {lock_path})") from None
-        yield
-
-
-def record_failed_run(warehouse: Path, staging: Path, run_id: str, error: str) -> None:
-    """Publish the last good warehouse plus the failed run's row, so `runs` says what failed."""
-    row = None
-    if staging.exists():
-        try:
-            with duckdb.connect(str(staging), read_only=True) as con:
-                row = con.execute("select * from runs where run_id = ?", [run_id]).pl()
-        except duckdb.Error:
-            row = None  # a staging file broken mid-write tells nothing more than the error
-    failure = begin(warehouse, f"{run_id}-failed")
-    with duckdb.connect(str(failure)) as con:
+def record_failed_run(location: storage.Location, run_id: str, error: str) -> None:
+    """Add the failed run's row to the last published state, so `runs` says what failed."""
+    with storage.connect(location) as con:
+        con.begin()
         ensure_schema(con)
-        if row is not None and row.height:
-            con.execute("insert into runs by name select * from row")
-        else:
-            start_run(con, run_id, [])
+        con.execute("delete from runs where run_id = ?", [run_id])
+        start_run(con, run_id, [])
         finish_run(con, run_id, "failed", error)
-    publish(failure, warehouse)
+        con.execute(f"call {storage.LAKE}.set_commit_message(?, ?)", [COMMIT_AUTHOR, f"rekap run {run_id} failed"])
+        con.commit()
+
+
+@dataclass(frozen=True)
+class Upkeep:
+    files_merged: int
+    snapshots_expired: int
+    files_deleted: int
+
+
+def maintain(con: duckdb.DuckDBPyConnection, keep_nights: int) -> Upkeep:
+    """Compact small files, expire snapshots older than the last `keep_nights` published runs,
+    delete the files no snapshot reads any more (and a killed run's orphans)."""
+    lake = storage.LAKE
+    merged = len(con.execute(f"call ducklake_merge_adjacent_files('{lake}')").fetchall())
+    published = con.execute(
+        f"select snapshot_id from {lake}.snapshots() where commit_message like ? order by snapshot_id desc",
+        [RUN_MESSAGE + "%"],
+    ).fetchall()  # fmt: skip
+    expired = 0
+    if keep_nights > 0 and len(published) > keep_nights:
+        oldest_kept = published[keep_nights - 1][0]
+        versions = [s for (s,) in con.execute(f"select snapshot_id from {lake}.snapshots() where snapshot_id < ?", [oldest_kept]).fetchall()]
+        if versions:
+            # Returns the expired snapshots' times (TIMESTAMPTZ): counted, not fetched as Python objects.
+            expired = con.execute(f"select count(*) from ducklake_expire_snapshots('{lake}', versions => ?)", [versions]).fetchone()[0]
+    deleted = con.execute(f"select count(*) from ducklake_cleanup_old_files('{lake}', cleanup_all => true)").fetchone()[0]
+    # Files no snapshot knows: a killed run's. A day's grace, because on a shared catalog another
+    # machine's run in progress has files the catalog does not know yet either.
+    deleted += con.execute(
+        f"select count(*) from ducklake_delete_orphaned_files('{lake}', older_than => now() - interval 1 day)"
+    ).fetchone()[0]
+    return Upkeep(merged, expired, deleted)

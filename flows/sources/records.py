@@ -14,6 +14,9 @@ class SourceRecord:
     dump (what names the node); `locator` says where in the file (a dump's line number).
     `body` is the raw bytes of a mirror file, or the already-decoded payload of a dump line;
     `error` is set instead when the record could not be read at all.
+    `stat` is a mirror file's (size, mtime_ns, bytes hash) when the reader was asked to tell
+    known files (`known`), and `known_version` the version the warehouse already holds for
+    exactly these bytes at this path: such a record is counted, not parsed again.
     """
 
     source_file: str
@@ -22,3 +25,5 @@ class SourceRecord:
     body: bytes | Any = None
     decoded: bool = False
     error: str | None = None
+    stat: tuple[int, int, str] | None = None
+    known_version: str | None = None

@@ -9,14 +9,14 @@ from region_winners
 group by election, contest, region_code
 having count(*) > 1
 union all
-select 'reconciliation' as mart, election, contest, region_code, coalesce(cast(nomor_urut as varchar), candidate_id) as candidate_id, count(*) as rows
+select 'reconciliation' as mart, election, contest, region_code, coalesce(cast(nomor_urut as varchar), '') || '/' || coalesce(candidate_id, '') as candidate_id, count(*) as rows
 from reconciliation
-group by election, contest, region_code, coalesce(cast(nomor_urut as varchar), candidate_id)
+group by election, contest, region_code, nomor_urut, candidate_id
 having count(*) > 1
 union all
-select 'tps_reconciliation' as mart, election, contest, tps_code as region_code, coalesce(cast(nomor_urut as varchar), candidate_id) as candidate_id, count(*) as rows
+select 'tps_reconciliation' as mart, election, contest, tps_code as region_code, coalesce(cast(nomor_urut as varchar), '') || '/' || coalesce(candidate_id, '') as candidate_id, count(*) as rows
 from tps_reconciliation
-group by election, contest, tps_code, coalesce(cast(nomor_urut as varchar), candidate_id)
+group by election, contest, tps_code, nomor_urut, candidate_id
 having count(*) > 1
 union all
 select 'outcome_risk' as mart, election, contest, race_code as region_code, null as candidate_id, count(*) as rows

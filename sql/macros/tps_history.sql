@@ -2,7 +2,7 @@
 -- Usage: select * from tps_history('6402011001001');
 --        what it said on a date: ... where valid_from <= timestamp '2024-11-28 12:00'
 --                                      and (valid_to is null or valid_to > timestamp '2024-11-28 12:00')
-create or replace macro tps_history(node_code) as table
+create or replace temp macro tps_history(node_code) as table
 select
     node_history.election,
     node_history.contest,

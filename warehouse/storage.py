@@ -1,0 +1,254 @@
+"""Where the warehouse lives and how to open it: a DuckLake (a catalog database plus Parquet files).
+
+The embedded default is a SQLite catalog file with its Parquet files in a folder beside it, so no
+server is needed and a reader attaching while a run writes gets the last committed snapshot (a
+DuckDB-file catalog would lock every other process out, as the single-file warehouse did). A team
+that shares one warehouse puts the catalog in PostgreSQL (`ducklake:postgres:dbname=... host=...`)
+and the data in a folder every machine reaches.
+
+A run publishes by committing: what it rebuilt appears in one snapshot, all or nothing, and every
+earlier snapshot stays readable (`rekap query --at`) until retention expires it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+LAKE = "lake"  # the attached catalog's name inside every connection
+SQLITE_MAGIC = b"SQLite format 3\x00"
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of a DuckDB database file
+# Extensions ship in PyPI packages (duckdb-extension-<name>); LOAD derives the entry point from the
+# file name, so the sqlite and postgres ones must be loaded under their scanner names.
+EXTENSIONS = {"ducklake": "ducklake", "sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse that cannot be opened as asked: missing, of the old kind, not a warehouse, busy."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """A warehouse's catalog and data folder, from `--warehouse` / `--data-path`.
+
+    `catalog` is what follows `ducklake:` in an ATTACH (`sqlite:/abs/w.sqlite` or
+    `postgres:dbname=...`); `data_path` holds the Parquet files.
+    """
+
+    catalog: str
+    data_path: Path
+
+    @classmethod
+    def parse(cls, warehouse: str | Path, data_path: str | Path | None = None) -> "Location":
+        text = str(warehouse)
+        if text.startswith("ducklake:"):
+            text = text.removeprefix("ducklake:")
+            if text.startswith("sqlite:"):
+                path = Path(text.removeprefix("sqlite:")).resolve()
+                return cls(f"sqlite:{path}", Path(data_path).resolve() if data_path else default_data_path(path))
+            if text.startswith("postgres:"):
+                if data_path is None:
+                    raise WarehouseError(f"{warehouse}: a PostgreSQL catalog needs --data-path (or $REKAP_DATA_PATH), the folder every machine shares for the Parquet files")
+                return cls(text, Path(data_path).resolve())
+            raise WarehouseError(f"{warehouse}: only ducklake:sqlite:PATH, ducklake:postgres:DSN or a plain path are warehouses")
+        path = Path(text).resolve()
+        return cls(f"sqlite:{path}", Path(data_path).resolve() if data_path else default_data_path(path))
+
+    @property
+    def catalog_file(self) -> Path | None:
+        """The embedded catalog's file (None for a PostgreSQL catalog)."""
+        return Path(self.catalog.removeprefix("sqlite:")) if self.catalog.startswith("sqlite:") else None
+
+    @property
+    def kind(self) -> str:
+        return self.catalog.split(":", 1)[0]
+
+    def __str__(self) -> str:
+        file = self.catalog_file
+        if file is not None:
+            return str(file)
+        # Never print a password a DSN may carry.
+        return "ducklake:postgres:" + " ".join(p for p in self.catalog.removeprefix("postgres:").split() if not p.startswith("password="))
+
+    def exists(self) -> bool:
+        file = self.catalog_file
+        return file.exists() if file is not None else True  # a server catalog: ATTACH says
+
+    def check(self, must_exist: bool) -> None:
+        """Refuse what is not a lake before anything starts: a folder, an old single-file DuckDB
+        warehouse, any other file; and a missing warehouse where one must exist."""
+        file = self.catalog_file
+        if file is None:
+            return
+        if file.is_dir():
+            raise WarehouseError(f"--warehouse {file} is a folder: give the catalog file (e.g. {file / 'rekap.sqlite'})")
+        if not file.exists():
+            if must_exist:
+                raise WarehouseError(f"no warehouse at {file}: run `rekap run` or `rekap demo` first")
+            return
+        with open(file, "rb") as handle:
+            head = handle.read(16)
+        if head[8:12] == DUCKDB_MAGIC:
+            raise WarehouseError(f"{file} is a single-file DuckDB warehouse from before DuckLake: "
+                                 f"copy it into a lake with `rekap migrate {file} --warehouse NEW.sqlite`")  # fmt: skip
+        if head and head != SQLITE_MAGIC:
+            raise WarehouseError(f"{file} is not a rekap warehouse (a DuckLake SQLite catalog)")
+
+
+def default_data_path(catalog_file: Path) -> Path:
+    return catalog_file.with_name(catalog_file.name + ".data")
+
+
+def extension_dir() -> Path:
+    """A folder holding the extension binaries under the names LOAD needs (links, made once)."""
+    target = Path(sys.prefix) / "share" / "rekap" / f"duckdb-{duckdb.__version__}-extensions"
+    if all((target / f"{name}.duckdb_extension").exists() for name in EXTENSIONS.values()):
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for package, name in EXTENSIONS.items():
+        source = _extension_binary(package)
+        link = target / f"{name}.duckdb_extension"
+        if not link.exists():
+            tmp = link.with_name(f".{link.name}.{os.getpid()}")
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(source)
+            os.replace(tmp, link)
+    return target
+
+
+def _extension_binary(package: str) -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec(f"duckdb_extension_{package}")
+    if spec is None or not spec.submodule_search_locations:
+        raise WarehouseError(f"the DuckDB extension package duckdb-extension-{package}=={duckdb.__version__} is not installed (see requirements.lock)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "extensions" / f"v{duckdb.__version__}" / f"{package}.duckdb_extension"
+    if not path.exists():
+        raise WarehouseError(f"{path} is missing: duckdb-extension-{package} must match duckdb {duckdb.__version__}")
+    return path
+
+
+def new_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake extensions loaded; nothing is ever downloaded."""
+    con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    folder = extension_dir()
+    for name in EXTENSIONS.values():
+        con.execute(f"load '{folder / f'{name}.duckdb_extension'}'")
+    return con
+
+
+def attach_sql(location: Location, read_only: bool, at: int | datetime | str | None = None) -> tuple[str, list]:
+    """The one ATTACH that opens the lake (the README shows it for the DuckDB CLI)."""
+    options = ["DATA_PATH ?", "OVERRIDE_DATA_PATH TRUE"]
+    params: list = [str(location.data_path) + "/"]
+    if read_only:
+        options.append("READ_ONLY")
+    if isinstance(at, int):
+        options.append(f"SNAPSHOT_VERSION {int(at)}")
+    elif at is not None:
+        options.append("SNAPSHOT_TIME ?")
+        params.append(str(at))
+    # ATTACH takes no parameter for the path: the catalog string is ours or the user's own
+    # --warehouse, quoted as a literal.
+    literal = "'" + f"ducklake:{location.catalog}".replace("'", "''") + "'"
+    return f"attach {literal} as {LAKE} ({', '.join(options)})", params
+
+
+def connect(warehouse: str | Path | Location, read_only: bool = False, at: int | datetime | str | None = None,
+            data_path: str | Path | None = None) -> duckdb.DuckDBPyConnection:  # fmt: skip
+    """A connection whose default database is the lake (`lake`), with rekap's SQL functions.
+
+    `read_only` attaches the catalog read-only (and refuses a missing warehouse); `at` opens an
+    earlier snapshot (a version number or a timestamp), read-only.
+    """
+    location = warehouse if isinstance(warehouse, Location) else Location.parse(warehouse, data_path or os.environ.get("REKAP_DATA_PATH") or None)
+    read_only = read_only or at is not None
+    location.check(must_exist=read_only)
+    if not read_only:
+        if location.catalog_file is not None:
+            location.catalog_file.parent.mkdir(parents=True, exist_ok=True)
+        location.data_path.mkdir(parents=True, exist_ok=True)
+    con = new_connection()
+    sql, params = attach_sql(location, read_only, at)
+    try:
+        con.execute(sql, params)
+    except duckdb.Error as exc:
+        con.close()
+        first = str(exc).splitlines()[0]
+        raise WarehouseError(f"cannot open the warehouse {location}: {first}") from exc
+    con.execute(f"use {LAKE}")
+    from warehouse.models import create_macros  # models imports storage: import when used
+
+    create_macros(con, folder="functions")
+    create_macros(con, folder="macros", before_models=True)
+    return con
+
+
+def sandbox(con: duckdb.DuckDBPyConnection, location: Location, memory_limit: str, threads: int | None = None) -> None:
+    """Lock a read-only connection so that the SQL a user types can read the lake and nothing
+    else: no file outside the lake's data folder read, no file written, no setting changed
+    back (the configuration is locked last)."""
+    con.execute("set memory_limit = ?", [memory_limit])
+    if threads:
+        con.execute(f"set threads = {int(threads)}")
+    con.execute("set temp_directory = ''")  # spilling would write files: a query over the limit fails instead
+    con.execute("set allowed_directories = ?", [[str(location.data_path) + "/"]])
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+
+
+@contextmanager
+def statement_timeout(con: duckdb.DuckDBPyConnection, seconds: float | None):
+    """Interrupt the connection's running statement after `seconds` (DuckDB has no timeout of its
+    own). Yields a callable saying whether the timeout fired."""
+    fired = threading.Event()
+
+    def interrupt() -> None:
+        fired.set()
+        con.interrupt()
+
+    timer = threading.Timer(seconds, interrupt) if seconds else None
+    if timer:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield fired.is_set
+    finally:
+        if timer:
+            timer.cancel()
+
+
+@contextmanager
+def writer_lock(location: Location):
+    """One run at a time per embedded warehouse: a second fails at once with a message, instead of
+    meeting SQLite's lock mid-run. A PostgreSQL catalog takes concurrent runs (conflicts retried)."""
+    file = location.catalog_file
+    if file is None:
+        yield
+        return
+    lock_path = file.with_name(file.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WarehouseError(f"the warehouse {file} is busy: another rekap run is writing it (lock {lock_path}); try again when it ends") from None
+        yield
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """A commit refused because a concurrent transaction changed the same tables (PostgreSQL
+    catalog, two machines): the unit of work is retried on the new state."""
+    return isinstance(exc, duckdb.Error) and "Transaction conflict" in str(exc)
+
+
+def snapshot_id(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute(f"select max(snapshot_id) from {LAKE}.snapshots()").fetchone()[0]
