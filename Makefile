@@ -23,6 +23,7 @@ run: $(STAMP)  ## build the demo mirror, run the nightly flow on it, print the r
 	$(BIN)/rekap demo
 
 test: $(STAMP)  ## the whole test suite (reads real data from ../shared/data), one worker per core
+	bash .ci/system-packages
 	$(BIN)/pytest -q -n auto --dist loadfile
 
 bench: $(STAMP)  ## speed and memory benchmarks (by hand, not in CI)
@@ -38,4 +39,4 @@ lock:  ## re-resolve the pinned direct dependencies into requirements.lock
 	rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) .prefect warehouse/*.duckdb demo
+	rm -rf $(VENV) .prefect warehouse/*.duckdb warehouse/*.sqlite warehouse/*.sqlite.data demo
