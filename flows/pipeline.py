@@ -84,7 +84,10 @@ def run_night(settings: Settings, build_models: bool = True, on_crawl: Callable 
     with storage.writer_lock(location):
         crawled = None
         if settings.crawl is not None:
-            crawled = (on_crawl or crawl)(settings.crawl)
+            try:
+                crawled = (on_crawl or crawl)(settings.crawl)
+            except BaseException as exc:  # a night the API did not answer is a failed night, on record
+                raise _failed(location, new_run_id(), exc) from exc
             clock.lap("crawl")
         for attempt in range(1, CONFLICT_RETRIES + 1):
             run_id = new_run_id()
@@ -109,7 +112,7 @@ def _publish_night(con: duckdb.DuckDBPyConnection, settings: Settings, location:
     ensure_schema(con)
     start_run(con, run_id, [str(Path(p).resolve()) for p in sources])
     if settings.crawl is not None:
-        sources += crawls_to_load(con, settings.crawl)
+        sources += crawls_to_load(con, settings.crawl.archive)
     loaded = ingest(con, run_id, sources, settings.election_year, settings.chunk_records)
     clock.lap("read + validate + load")
     counted = None
@@ -183,13 +186,13 @@ def crawl(settings: CrawlSettings):
     return summary
 
 
-def crawls_to_load(con: duckdb.DuckDBPyConnection, settings: CrawlSettings) -> list[Path]:
+def crawls_to_load(con: duckdb.DuckDBPyConnection, archive: Path) -> list[Path]:
     """The archive's finished crawls that no succeeded run of this warehouse has loaded, oldest
     first: tonight's, and any whose run failed after crawling (their changes are not in the
     next crawl, which only fetches what changed since)."""
     from flows.sources.archive import Archive
 
     loaded = loaded_sources(con)
-    finished = [c.index.resolve() for c in Archive(settings.archive).crawls() if c.finished]
+    finished = [c.index.resolve() for c in Archive(archive).crawls() if c.finished]
     return [index for index in finished if str(index) not in loaded]
 

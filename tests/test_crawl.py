@@ -187,7 +187,7 @@ def test_rebuild_from_the_archive_alone_gives_the_same_marts(scenario: Scenario)
 def test_a_run_loads_every_finished_crawl_no_succeeded_run_has_loaded(tmp_path: Path) -> None:
     """If a night's run fails after its crawl, the next night's crawl only fetches what changed
     since: so the next run must load the failed night's crawl too."""
-    from flows.nightly import crawls_to_load
+    from flows.pipeline import crawls_to_load
     from flows.sources.api import HttpPolicy, Target, crawl
     from flows.sources.demo import generate_mirror
     from tests.shared import load_only, mini_race
@@ -200,17 +200,23 @@ def test_a_run_loads_every_finished_crawl_no_succeeded_run_has_loaded(tmp_path: 
         first = crawl(target, archive, policy)
         paused = crawl(target, archive, policy, max_requests=1)
     warehouse = tmp_path / "w.duckdb"
+
+    def to_load() -> list[Path]:
+        with connect(warehouse, read_only=True) as con:
+            return crawls_to_load(con, archive)
+
     load_only(warehouse, Path(first.index)).close()
-    assert not paused.finished and crawls_to_load(warehouse, archive) == []  # an unfinished crawl waits
+    assert not paused.finished and to_load() == []  # an unfinished crawl waits
 
     with SirekapServer(mirror, request_limit=500) as server:
         second = crawl(Target(server.url, "pilkada2024", "pkwkp", "99"), archive, policy)
     assert second.crawl_id == paused.crawl_id
-    assert crawls_to_load(warehouse, archive) == [Path(second.index)]
-    with load_only(warehouse, Path(second.index)) as con:
+    assert to_load() == [Path(second.index)]
+    load_only(warehouse, Path(second.index)).close()
+    with connect(warehouse) as con:  # as if that night had failed after loading
         (run_id,) = con.execute("select run_id from runs order by started_at desc limit 1").fetchone()
         finish_run(con, run_id, "failed", "audit failed")
-    assert crawls_to_load(warehouse, archive) == [Path(second.index)]  # a failed run loaded nothing
+    assert to_load() == [Path(second.index)]  # a failed run loaded nothing
 
 
 def test_a_night_the_api_does_not_answer_fails_loudly(rekap, tmp_path: Path) -> None:

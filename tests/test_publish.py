@@ -92,6 +92,7 @@ def checksums(warehouse: Path) -> dict[str, str]:
 
 def copy_lake(source: Path, folder: Path) -> Path:
     """A copy of a warehouse: its catalog file and its data folder."""
+    folder.mkdir(parents=True, exist_ok=True)
     target = folder / "w.sqlite"
     shutil.copyfile(source, target)
     shutil.copytree(default_data_path(source), default_data_path(target))

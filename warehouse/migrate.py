@@ -32,7 +32,8 @@ def migrate_file(old: Path, target: storage.Location) -> dict[str, int]:
         raise MigrationError(f"{target} exists: migrate into a new warehouse")
     with storage.connect(target) as con:
         try:
-            con.execute("attach ? as old_warehouse (read_only)", [str(old)])
+            # ATTACH takes no parameters: the path is quoted as a literal.
+            con.execute("attach '" + str(old).replace("'", "''") + "' as old_warehouse (read_only)")
         except duckdb.Error as exc:
             raise MigrationError(f"cannot open {old}: {str(exc).splitlines()[0]}") from exc
         present = {name for (name,) in con.execute("select table_name from duckdb_tables() where database_name = 'old_warehouse'").fetchall()}

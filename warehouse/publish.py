@@ -65,13 +65,11 @@ def maintain(con: duckdb.DuckDBPyConnection, keep_nights: int) -> Upkeep:
     if keep_nights > 0 and len(published) > keep_nights:
         oldest_kept = published[keep_nights - 1][0]
         versions = [s for (s,) in con.execute(f"select snapshot_id from {lake}.snapshots() where snapshot_id < ?", [oldest_kept]).fetchall()]
-        if versions:
-            # Returns the expired snapshots' times (TIMESTAMPTZ): counted, not fetched as Python objects.
-            expired = con.execute(f"select count(*) from ducklake_expire_snapshots('{lake}', versions => ?)", [versions]).fetchone()[0]
-    deleted = con.execute(f"select count(*) from ducklake_cleanup_old_files('{lake}', cleanup_all => true)").fetchone()[0]
+        # These functions act only when their rows are read: `select count(*) from ...` over them
+        # is a dry run. Call and fetch.
+        expired = len(con.execute(f"call ducklake_expire_snapshots('{lake}', versions => ?)", [versions]).fetchall())
+    deleted = len(con.execute(f"call ducklake_cleanup_old_files('{lake}', cleanup_all => true)").fetchall())
     # Files no snapshot knows: a killed run's. A day's grace, because on a shared catalog another
     # machine's run in progress has files the catalog does not know yet either.
-    deleted += con.execute(
-        f"select count(*) from ducklake_delete_orphaned_files('{lake}', older_than => now() - interval 1 day)"
-    ).fetchone()[0]
+    deleted += len(con.execute(f"call ducklake_delete_orphaned_files('{lake}', older_than => now() - interval 1 day)").fetchall())
     return Upkeep(merged, expired, deleted)

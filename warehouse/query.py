@@ -37,8 +37,8 @@ def check_statements(con: duckdb.DuckDBPyConnection, sql: str) -> None:
         raise QueryRefused(f"give one statement, not {len(statements)}")
     kind = statements[0].type
     if kind not in ALLOWED:
-        raise QueryRefused(f"refused: {kind.name} statements can write or reach outside the warehouse; "
-                           "rekap query only reads (to export a result, use --output FILE)")  # fmt: skip
+        raise QueryRefused(f"refused: rekap query is read-only, and {kind.name} statements can write or reach outside "
+                           "the warehouse (to export a result, use --output FILE)")  # fmt: skip
 
 
 def resolve_at(location: storage.Location, at: str | None) -> int | str | None:

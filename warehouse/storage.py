@@ -16,6 +16,7 @@ import fcntl
 import os
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of a DuckDB database file
 # Extensions ship in PyPI packages (duckdb-extension-<name>); LOAD derives the entry point from the
 # file name, so the sqlite and postgres ones must be loaded under their scanner names.
+ATTACH_TRIES = 5
 EXTENSIONS = {"ducklake": "ducklake", "sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
 
 
@@ -178,12 +180,19 @@ def connect(warehouse: str | Path | Location, read_only: bool = False, at: int |
         location.data_path.mkdir(parents=True, exist_ok=True)
     con = new_connection()
     sql, params = attach_sql(location, read_only, at)
-    try:
-        con.execute(sql, params)
-    except duckdb.Error as exc:
-        con.close()
-        first = str(exc).splitlines()[0]
-        raise WarehouseError(f"cannot open the warehouse {location}: {first}") from exc
+    for attempt in range(1, ATTACH_TRIES + 1):
+        try:
+            con.execute(sql, params)
+            break
+        except duckdb.Error as exc:
+            # Two machines attaching a new PostgreSQL catalog at once both create its tables: the
+            # loser sees PostgreSQL's duplicate-key error; the catalog exists by then.
+            if "Failed to initialize DuckLake" in str(exc) and location.kind == "postgres" and attempt < ATTACH_TRIES:
+                time.sleep(0.2 * attempt)
+                continue
+            con.close()
+            first = str(exc).splitlines()[0]
+            raise WarehouseError(f"cannot open the warehouse {location}: {first}") from exc
     con.execute(f"use {LAKE}")
     from warehouse.models import create_macros  # models imports storage: import when used
 

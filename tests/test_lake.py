@@ -1,0 +1,210 @@
+"""The warehouse as a DuckLake: `rekap query` reads it in a sandbox (nothing written, nothing read
+outside it, no query without end), `--at` reads an earlier snapshot, retention keeps storage
+bounded, an old single-file warehouse migrates, and bad `--warehouse` values say so."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from flows.cli import cli
+from flows.pipeline import run_night
+from flows.settings import Settings
+from schemas.marts import MART_CONTRACTS
+from tests.shared import KALTIM_0100, KALTIM_1015
+from warehouse.checksum import mart_checksum
+from warehouse.db import connect
+from warehouse.storage import default_data_path
+
+GOVERNOR = "select votes from province_totals where contest = 'pkwkp' order by nomor_urut"
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory) -> Path:
+    """A warehouse after two nights: 01:00, then 10:15."""
+    warehouse = tmp_path_factory.mktemp("lake") / "w.sqlite"
+    run_night(Settings(warehouse=warehouse, sirekap=(KALTIM_0100,)))
+    run_night(Settings(warehouse=warehouse, sirekap=(KALTIM_1015,)))
+    return warehouse
+
+
+def rekap(*args) -> "click.testing.Result":  # noqa: F821
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def tree_digest(*roots: Path) -> dict[str, str]:
+    """Every file below the roots (and the roots themselves), by content."""
+    found = {}
+    for root in roots:
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file():
+                found[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+# Every way DuckDB offers to write a file, reach outside the warehouse or change the sandbox,
+# as a hostile analyst would try them against `rekap query`.
+HOSTILE = {
+    "copy over the catalog": "copy (select 'x') to '{catalog}' (format csv)",
+    "copy into the data folder": "copy (select 1) to '{data}/x.parquet' (format parquet)",
+    "copy elsewhere": "copy (select 1) to '{outside}/x.csv'",
+    "export database": "export database '{outside}/export'",
+    "attach the catalog read-write": "attach 'ducklake:sqlite:{catalog}' as again",
+    "attach the catalog as sqlite": "attach '{catalog}' as raw_catalog (type sqlite)",
+    "attach a new file": "attach '{outside}/new.duckdb' as fresh",
+    "attach another file read-write": "attach '{outside}/other.duckdb' as other (read_write)",
+    "insert": "insert into runs (run_id) values ('hostile')",
+    "create a table": "create table hostile as select 1",
+    "drop a mart": "drop table province_totals",
+    "update": "update runs set status = 'x'",
+    "log queries to a file": "set log_query_path = '{outside}/log'",
+    "lift the sandbox": "set enable_external_access = true",
+    "unlock": "set lock_configuration = false",
+    "install an extension": "install httpfs",
+    "load an extension": "load '{outside}/evil.duckdb_extension'",
+    "call a lake function": "call ducklake_cleanup_old_files('lake', cleanup_all => true)",
+    "checkpoint": "checkpoint",
+    "read_csv outside": "select * from read_csv('/etc/passwd')",
+    "read_text outside": "select * from read_text('/etc/passwd')",
+    "read_blob outside": "select * from read_blob('/etc/hostname')",
+    "glob the disk": "select * from glob('/**')",
+    "two statements": "select 1; copy (select 1) to '{outside}/y.csv'",
+}
+
+
+@pytest.mark.parametrize("attempt", sorted(HOSTILE))
+def test_rekap_query_refuses_every_write_and_every_read_outside_the_warehouse(attempt: str, lake: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    duckdb.connect(str(outside / "other.duckdb")).close()
+    data = default_data_path(lake)
+    before, files_outside = tree_digest(lake, data), sorted(outside.rglob("*"))
+    sql = HOSTILE[attempt].format(catalog=lake, data=data, outside=outside)
+
+    result = rekap("query", "--warehouse", lake, sql)
+
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("Error: ") and len(result.output.strip().splitlines()) == 1, result.output
+    assert "Traceback" not in result.output
+    assert tree_digest(lake, data) == before
+    assert sorted(outside.rglob("*")) == files_outside
+    assert rekap("query", "--warehouse", lake, "--format", "csv", GOVERNOR).output.split() == ["votes", "766850", "962804"]
+
+
+def test_a_query_without_end_is_stopped_by_the_timeout(lake: Path) -> None:
+    result = rekap("query", "--warehouse", lake, "--timeout", "1", "select count(*) from range(1000000000000)")
+    assert result.exit_code == 1 and "stopped after 1 s (--timeout)" in result.output
+
+
+def test_a_query_over_the_memory_limit_fails_with_a_message(lake: Path) -> None:
+    result = rekap("query", "--warehouse", lake, "--memory-limit", "20MB",
+                   "select list(range) from range(100000000)")  # fmt: skip
+    assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output
+
+
+def test_exports_are_written_by_rekap_never_inside_the_warehouse(lake: Path, tmp_path: Path) -> None:
+    out = tmp_path / "winners.parquet"
+    result = rekap("query", "--warehouse", lake, "--format", "parquet", "--output", out, "select * from region_winners")
+    assert result.exit_code == 0, result.output
+    import polars as pl
+
+    frame = pl.read_parquet(out)
+    assert frame.height > 0 and "region_code" in frame.columns
+    csv = rekap("query", "--warehouse", lake, "--format", "csv", "select * from region_winners where level = 'provinsi'")
+    assert csv.exit_code == 0, csv.output  # list columns (tied_nomor_urut) become JSON text
+    for target in (lake, default_data_path(lake) / "x.csv"):
+        refused = rekap("query", "--warehouse", lake, "--format", "csv", "--output", target, "select 1")
+        assert refused.exit_code == 1 and "warehouse's own storage" in refused.output
+
+
+def test_query_at_reads_an_earlier_snapshot_by_number_run_id_or_time(lake: Path) -> None:
+    with connect(lake, read_only=True) as con:
+        published = con.execute(
+            "select snapshot_id, commit_message, snapshot_time::varchar from lake.snapshots() where commit_message like 'rekap run %' order by snapshot_id"
+        ).fetchall()  # fmt: skip
+    (first, message, time), (second, _, _) = published
+    run_id = message.removeprefix("rekap run ")
+    # ../shared/data/README.md: the governor race at 01:00 and at 10:15.
+    for at in (str(first), run_id, time):
+        assert rekap("query", "--warehouse", lake, "--at", at, "--format", "csv", GOVERNOR).output.split() == ["votes", "758326", "952185"], at
+    assert rekap("query", "--warehouse", lake, "--at", str(second), "--format", "csv", GOVERNOR).output.split() == ["votes", "766850", "962804"]
+    missing = rekap("query", "--warehouse", lake, "--at", "20240101T000000Z-abcdef", GOVERNOR)
+    assert missing.exit_code == 1 and "no published run with that id" in missing.output
+
+
+def storage_bytes(warehouse: Path) -> int:
+    return warehouse.stat().st_size + sum(p.stat().st_size for p in default_data_path(warehouse).rglob("*") if p.is_file())
+
+
+def test_retention_expires_old_mart_snapshots_and_keeps_every_raw_version(tmp_path: Path) -> None:
+    nights = [(KALTIM_0100,), (KALTIM_1015,), (KALTIM_0100,), (KALTIM_1015,)]
+    bounded, unbounded = tmp_path / "bounded.sqlite", tmp_path / "unbounded.sqlite"
+    for sources in nights:  # every model rebuilt every night: the most a night can add
+        run_night(Settings(warehouse=bounded, sirekap=sources, keep_nights=2, full_rebuild=True))
+        run_night(Settings(warehouse=unbounded, sirekap=sources, keep_nights=100, full_rebuild=True))
+    with connect(bounded, read_only=True) as con:
+        published = [s for (s,) in con.execute(
+            "select snapshot_id from lake.snapshots() where commit_message like 'rekap run %' order by snapshot_id").fetchall()]  # fmt: skip
+        versions = con.execute("select count(*) from raw_documents").fetchone()[0]
+    assert len(published) == 2  # the last two nights stay readable; the first two expired
+    # Every file of both snapshots is a version but the two identical in both (test_load.py): kept forever.
+    files = sum(1 for _ in KALTIM_0100.rglob("*.json")) + sum(1 for _ in KALTIM_1015.rglob("*.json"))
+    assert versions == files - 2
+    assert rekap("query", "--warehouse", bounded, "--at", str(published[0]), "select 1").exit_code == 0
+    assert rekap("query", "--warehouse", bounded, "--at", str(published[0] - 1), "select 1").exit_code == 1
+    assert storage_bytes(bounded) < storage_bytes(unbounded)
+
+
+def test_migrate_copies_an_old_single_file_warehouse_into_a_lake(lake: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old.duckdb"
+    # A single-file warehouse as rekap wrote it before DuckLake: the same tables in one DuckDB file.
+    with connect(lake, read_only=True) as con:
+        tables = [t for (t,) in con.execute("select table_name from duckdb_tables() where database_name = 'lake'").fetchall()]
+        reference = {mart: mart_checksum(con, mart) for mart in MART_CONTRACTS}
+        con.execute(f"attach '{old}' as old_file")
+        for table in tables:
+            con.execute(f"create table old_file.main.{table} as select * from lake.main.{table}")
+        con.execute("detach old_file")
+
+    refused = rekap("query", "--warehouse", old, "select 1")
+    assert refused.exit_code == 1 and f"rekap migrate {old}" in refused.output
+
+    new = tmp_path / "new.sqlite"
+    result = rekap("migrate", old, "--warehouse", new)
+    assert result.exit_code == 0, result.output
+    with connect(new, read_only=True) as con:
+        assert {mart: mart_checksum(con, mart) for mart in MART_CONTRACTS} == reference
+        assert con.execute(GOVERNOR).fetchall() == [(766_850,), (962_804,)]
+    again = rekap("migrate", old, "--warehouse", new)
+    assert again.exit_code == 1 and "migrate into a new warehouse" in again.output
+
+
+def test_a_warehouse_that_is_a_folder_or_not_a_lake_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    other = tmp_path / "notes.txt"
+    other.write_text("not a warehouse")
+    for target, message in ((folder, "is a folder"), (other, "is not a rekap warehouse")):
+        result = rekap("run", "--warehouse", target, "--sirekap", KALTIM_1015)
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert not list(tmp_path.glob("*staging*")) and not list(tmp_path.glob("*.data"))
+    assert other.read_text() == "not a warehouse"
+
+
+def test_rekap_query_on_a_missing_warehouse_says_how_to_make_one(tmp_path: Path) -> None:
+    result = rekap("query", "--warehouse", tmp_path / "none.sqlite", "select 1")
+    assert result.exit_code == 1 and "no warehouse at" in result.output
+    assert not (tmp_path / "none.sqlite").exists()
+
+
+def test_a_copied_lake_opens_where_it_was_copied(lake: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.sqlite"
+    shutil.copyfile(lake, copy)
+    shutil.copytree(default_data_path(lake), default_data_path(copy))
+    with connect(copy, read_only=True) as con:
+        assert con.execute(GOVERNOR).fetchall() == [(766_850,), (962_804,)]
