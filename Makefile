@@ -26,8 +26,10 @@ test: $(STAMP)  ## the whole test suite (reads real data from ../shared/data), o
 	bash .ci/system-packages
 	$(BIN)/pytest -q -n auto --dist loadfile
 
-bench: $(STAMP)  ## speed and memory benchmarks (by hand, not in CI)
-	$(BIN)/python -m bench
+TPS ?= 100000
+NIGHTS ?= 10
+bench: $(STAMP)  ## what a night costs, as ratios to the parse floor (by hand; national: make bench TPS=823236)
+	$(BIN)/python -m bench --tps $(TPS) --nights $(NIGHTS)
 
 server: $(STAMP)  ## a local Prefect server on 127.0.0.1:4200 (needed by `rekap serve` schedules)
 	$(BIN)/rekap server --port 4200

@@ -1,10 +1,19 @@
-"""Speed and memory of one run at scale: `make bench` (or `python -m bench --tps 823236`).
+"""What a night costs, as ratios to the parse floor of the same mirror, measured in the same run:
+`make bench` (or `python -m bench --tps 823236` for national scale).
 
-Generates a synthetic SIREKAP mirror with the demo generator (Kaltim's real structure, copied
-under other region codes until it holds --tps TPS), then times each step of a run as plain
-calls, without Prefect: read + parse, validate, load, build models, audits. Prints seconds,
-records per second and peak memory, and compares with bench/baseline.json when it exists.
-Run by hand, not by `make test`: timings move with the machine's load.
+Generates a synthetic SIREKAP mirror with the demo generator (Kaltim's real structure copied
+under other region codes until it holds --tps TPS), measures the parse floor (read +
+orjson-parse every file, one process per core), then runs nights through the same function as
+`rekap run` (flows/pipeline.py run_night; Prefect's start-up is a fixed cost, reported apart by
+`rekap run`, not here), each in a fresh process so its peak memory is its own:
+
+  first night            the whole mirror into a new warehouse
+  same input again       nothing changed
+  quiet night            1% of TPS files changed, the others untouched
+  downloaded again whole every file rewritten (new mtime), 1% of them different
+  season                 --nights nights of 1% changed each: night N against night 2, storage
+
+Run by hand, not by `make test`: timings move with the machine's load, ratios less so.
 """
 
 from __future__ import annotations
@@ -12,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
+import random
 import resource
 import shutil
 import sys
@@ -20,13 +31,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
-from flows.sources.demo import KALTIM_2024, KabKota, Kecamatan, RaceSpec, generate_mirror
-from warehouse import models
-from warehouse.db import connect, ensure_schema
-from warehouse.load import finish_run, ingest, new_run_id, start_run
+import orjson
 
-BASELINE = Path(__file__).with_name("baseline.json")
+from flows.sources.demo import KALTIM_2024, KabKota, Kecamatan, RaceSpec, generate_mirror
+
 PROVINCE_CODES = [f"{n}" for n in range(11, 100)]
+RESULTS = Path(__file__).with_name("results.json")
 
 
 def scaled_spec(province_code: str, copies: int) -> RaceSpec:
@@ -48,80 +58,148 @@ def scaled_spec(province_code: str, copies: int) -> RaceSpec:
     )
 
 
-def build_mirror(root: Path, tps: int) -> tuple[int, float]:
-    per_copy = KALTIM_2024.tps_total
-    copies_needed = max(1, round(tps / per_copy))
-    started = time.perf_counter()
+def build_mirror(root: Path, tps: int) -> int:
+    copies_needed = max(1, round(tps / KALTIM_2024.tps_total))
     written = 0
     for n, province in enumerate(PROVINCE_CODES):
         if copies_needed <= 0:
             break
         copies = min(10, copies_needed)
-        manifest = generate_mirror(scaled_spec(province, copies), root / province, seed=2024 + n)
-        written += manifest.tps_total
+        written += generate_mirror(scaled_spec(province, copies), root / province, seed=2024 + n).tps_total
         copies_needed -= copies
-    return written, time.perf_counter() - started
+    return written
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def all_files(root: Path) -> list[str]:
+    return sorted(os.path.join(folder, name) for folder, _, names in os.walk(root) for name in names if name.endswith(".json"))
+
+
+def _parse_files(paths: list[str]) -> int:
+    for path in paths:
+        with open(path, "rb") as handle:
+            orjson.loads(handle.read())
+    return len(paths)
+
+
+def parse_floor(files: list[str], workers: int) -> float:
+    """Read + orjson-parse every file, one process per core: what no loader can beat."""
+    chunks = [files[i::workers] for i in range(workers)]
+    started = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        assert sum(pool.map(_parse_files, chunks)) == len(files)
+    return time.perf_counter() - started
+
+
+def change_tps(files: list[str], share: float, seed: int) -> int:
+    """Change one candidate's count in `share` of the TPS files (a correction, as KPU makes them)."""
+    tps = [f for f in files if len(os.path.basename(f)) == len("6401011001001.json")]
+    chosen = random.Random(seed).sample(tps, max(1, round(len(tps) * share)))
+    for path in chosen:
+        with open(path, "rb") as handle:
+            payload = orjson.loads(handle.read())
+        chart = (payload.get("tungsura") or payload).get("chart") or {}
+        key = next((k for k, v in chart.items() if isinstance(v, int)), None)
+        if key is not None:
+            chart[key] += 1
+        with open(path, "wb") as handle:
+            handle.write(orjson.dumps(payload))
+    return len(chosen)
+
+
+def touch_all(files: list[str]) -> None:
+    """Every file rewritten with its own bytes: a mirror downloaded again whole."""
+    for path in files:
+        with open(path, "rb") as handle:
+            body = handle.read()
+        with open(path, "wb") as handle:
+            handle.write(body)
+
+
+def _night(warehouse: str, mirror: str, queue) -> None:
+    from flows.pipeline import run_night
+    from flows.settings import Settings
+
+    started = time.perf_counter()
+    summary = run_night(Settings(warehouse=Path(warehouse), sirekap=(Path(mirror),)))
+    queue.put({
+        "seconds": time.perf_counter() - started, "steps": summary.seconds, "records": summary.load.records_read,
+        "versions_new": summary.load.versions_new, "models_built": summary.models_built,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    })  # fmt: skip
+
+
+def night(warehouse: Path, mirror: Path) -> dict:
+    """One night in a fresh process: its time, steps and peak memory are its own."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_night, args=(str(warehouse), str(mirror), queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    if process.exitcode:
+        sys.exit(f"the night failed (exit {process.exitcode})")
+    result["storage_mb"] = storage_mb(warehouse)
+    return result
+
+
+def storage_mb(warehouse: Path) -> float:
+    data = warehouse.with_name(warehouse.name + ".data")
+    return (warehouse.stat().st_size + sum(p.stat().st_size for p in data.rglob("*") if p.is_file())) / 2**20
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--tps", type=int, default=100_000, help="TPS in the synthetic mirror (national: 823236).")
+    parser.add_argument("--nights", type=int, default=10, help="Nights in the season (1%% of TPS changed each).")
     parser.add_argument("--workdir", type=Path, default=Path("bench/out"), help="Where the mirror and warehouse go.")
-    parser.add_argument("--chunk", type=int, default=50_000, help="Records loaded per batch (memory bound).")
-    parser.add_argument("--save-baseline", action="store_true", help="Write this run's figures to bench/baseline.json.")
     args = parser.parse_args()
+    workers = os.cpu_count() or 1
 
     shutil.rmtree(args.workdir, ignore_errors=True)
-    mirror, warehouse = args.workdir / "mirror", args.workdir / "bench.duckdb"
-    # Generated in a child process, so the peak memory reported below is the run's alone.
+    mirror, warehouse = args.workdir / "mirror", args.workdir / "bench.sqlite"
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-        tps, generate_s = pool.submit(build_mirror, mirror, args.tps).result()
-    print(f"mirror: {tps:,} TPS generated in {generate_s:.1f} s (not part of the run)")
+        started = time.perf_counter()
+        tps = pool.submit(build_mirror, mirror, args.tps).result()
+    files = all_files(mirror)
+    print(f"mirror: {tps:,} TPS, {len(files):,} files, generated in {time.perf_counter() - started:.0f} s (not timed)")
+    floor = parse_floor(files, workers)
+    print(f"parse floor: {floor:.1f} s (read + orjson-parse every file, {workers} processes)\n")
 
-    steps: dict[str, float] = {}
-    clock = time.perf_counter()
+    rows: list[tuple[str, dict]] = []
 
-    def step(name: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        steps[name] = now - clock
-        clock = now
+    def report(name: str, result: dict) -> None:
+        rows.append((name, result))
+        print(f"{name:<26}{result['seconds']:>8.1f} s {result['seconds'] / floor:>6.2f}x floor  peak {result['peak_rss_mb']:>6,.0f} MB  "
+              f"storage {result['storage_mb']:>7,.0f} MB  {result['versions_new']:>8,} new versions  {result['models_built']:>2} models  "
+              + " ".join(f"{k}={v:.1f}" for k, v in result["steps"].items()))  # fmt: skip
 
-    with connect(warehouse) as con:
-        ensure_schema(con)
-        run_id = new_run_id()
-        start_run(con, run_id, [])
-        loaded = ingest(con, run_id, sorted(p for p in mirror.iterdir()), 2024, chunk_records=args.chunk)
-        finish_run(con, run_id, "succeeded")
-        step("read + parse + validate + load")
-        models.build(con)
-        step("build models")
-        failure = models.audit_failures(models.run_audits(con))
-        step("audits")
-    total = sum(steps.values())
-    results = {
-        "tps": tps, "records": loaded.records_read, "seconds": {k: round(v, 2) for k, v in steps.items()},
-        "total_seconds": round(total, 2), "records_per_second": round(loaded.records_read / total),
-        "peak_rss_mb": round(peak_rss_mb()), "warehouse_mb": round(warehouse.stat().st_size / 2**20),
+    report("first night", night(warehouse, mirror))
+    report("same input again", night(warehouse, mirror))
+    changed = change_tps(files, 0.01, seed=1)
+    report(f"quiet night ({changed:,} TPS)", night(warehouse, mirror))
+    touch_all(files)
+    change_tps(files, 0.01, seed=2)
+    report("downloaded again whole", night(warehouse, mirror))
+    season = []
+    for n in range(1, args.nights + 1):
+        change_tps(files, 0.01, seed=100 + n)
+        season.append(night(warehouse, mirror))
+        report(f"season night {n}", season[-1])
+    first = rows[0][1]
+    summary = {
+        "tps": tps, "files": len(files), "parse_floor_s": round(floor, 2), "workers": workers,
+        "first_night_x": round(first["seconds"] / floor, 2), "first_night_peak_mb": round(first["peak_rss_mb"]),
+        "same_input_x": round(rows[1][1]["seconds"] / floor, 2), "quiet_night_x": round(rows[2][1]["seconds"] / floor, 2),
+        "downloaded_again_x": round(rows[3][1]["seconds"] / floor, 2),
+        "quiet_night_storage_added_pct": round(100 * (rows[2][1]["storage_mb"] - rows[1][1]["storage_mb"]) / first["storage_mb"], 1),
+        "season_last_vs_night_2": round(season[-1]["seconds"] / season[1]["seconds"], 2) if len(season) > 1 else None,
+        "season_storage_vs_night_1": round(season[-1]["storage_mb"] / first["storage_mb"], 2) if season else None,
     }  # fmt: skip
-    baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else None
-    print(f"{'step':<32}{'seconds':>10}{'baseline':>10}")
-    for name, seconds in steps.items():
-        base = baseline["seconds"].get(name) if baseline and baseline["tps"] == tps else None
-        print(f"{name:<32}{seconds:>10.2f}{'' if base is None else f'{base:>10.2f}'}")
-    print(f"{'total':<32}{total:>10.2f}")
-    print(f"{loaded.records_read:,} records, {results['records_per_second']:,} records/s, "
-          f"peak memory {results['peak_rss_mb']:,} MB, warehouse {results['warehouse_mb']:,} MB")  # fmt: skip
-    if failure:
-        print(f"audits failed:\n{failure}", file=sys.stderr)
-        sys.exit(1)
-    if args.save_baseline:
-        BASELINE.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"baseline saved to {BASELINE}")
+    print("\n" + "\n".join(f"{k}: {v}" for k, v in summary.items()))
+    print("targets: first <= 3x, peak <= 2048 MB, same input <= 0.3x, quiet <= 0.5x, downloaded again <= 1x, "
+          "quiet storage <= 5%, season last/night 2 <= 1.2, season storage <= 1.5x")  # fmt: skip
+    RESULTS.write_text(json.dumps({"summary": summary, "nights": [{"name": n, **r} for n, r in rows]}, indent=2) + "\n")
+    print(f"written to {RESULTS}")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ ancestry as (
         count_regions.contest,
         count_regions.code,
         ancestor_length,
-        case when ancestor_length = 0 then '0' else left(count_regions.code, ancestor_length) end as ancestor_code
+        region_ancestor(count_regions.code, ancestor_length) as ancestor_code
     from count_regions
     inner join contests on contests.contest = count_regions.contest
     cross join unnest([0, 2, 4, 6, 10]) as lengths (ancestor_length)

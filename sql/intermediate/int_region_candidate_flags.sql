@@ -18,7 +18,7 @@ final as (
     select
         regions.election,
         regions.contest,
-        case when regions.region_length = 0 then '0' else left(regions.code, regions.region_length) end as region_code,
+        region_ancestor(regions.code, regions.region_length) as region_code,
         node_votes.candidate_id,
         cast(coalesce(sum(node_votes.votes) filter (where regions.error_flagged), 0) as bigint) as votes_flagged
     from regions

@@ -14,7 +14,7 @@ final as (
     select
         regions.election,
         regions.contest,
-        case when regions.region_length = 0 then '0' else left(regions.code, regions.region_length) end as region_code,
+        region_ancestor(regions.code, regions.region_length) as region_code,
         cast(count(*) as bigint) as tps_loaded,
         cast(count(*) filter (where regions.error_flagged) as bigint) as tps_flagged,
         cast(coalesce(sum(regions.votes) filter (where regions.error_flagged), 0) as bigint) as votes_flagged

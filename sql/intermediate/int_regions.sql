@@ -32,16 +32,13 @@ final as (
         ranked.contest,
         ranked.code as region_code,
         region_level(ranked.code) as level,
-        case length(ranked.code)
-            when 1 then null when 2 then '0' when 4 then left(ranked.code, 2) when 6 then left(ranked.code, 4)
-            when 10 then left(ranked.code, 6) when 13 then left(ranked.code, 10)
-        end as parent_code,
+        region_parent(ranked.code) as parent_code,
         coalesce(
             regions.region_name,
             case when length(ranked.code) = 13 then 'TPS ' || right(ranked.code, 3) end
         ) as region_name,
         contests.race_level,
-        case when contests.race_code_length = 0 then '0' else left(ranked.code, contests.race_code_length) end as race_code,
+        region_ancestor(ranked.code, contests.race_code_length) as race_code,
         -- Regions above the race (pkwkk's province file) mix several races: no winner there.
         (case when ranked.code = '0' then 0 else length(ranked.code) end) >= contests.race_code_length as within_race,
         ranked.source_kind,

@@ -67,7 +67,7 @@ counted_ids as (
 counted_races as (
     select
         counted_ids.*,
-        case when contests.race_code_length = 0 then '0' else left(counted_ids.counted_code, contests.race_code_length) end as race_code
+        region_ancestor(counted_ids.counted_code, contests.race_code_length) as race_code
     from counted_ids
     inner join contests on contests.contest = counted_ids.contest
     where length(counted_ids.counted_code) >= contests.race_code_length
@@ -145,10 +145,7 @@ codes as (
 code_parents as (
     select
         codes.*,
-        case length(codes.code)
-            when 2 then '0' when 4 then left(codes.code, 2) when 6 then left(codes.code, 4)
-            when 10 then left(codes.code, 6) when 13 then left(codes.code, 10)
-        end as parent_code
+        region_parent(codes.code) as parent_code
     from codes
 ),
 

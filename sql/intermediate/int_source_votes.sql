@@ -66,7 +66,7 @@ final as (
         unioned.contest,
         unioned.region_code,
         region_level(unioned.region_code) as level,
-        case when contests.race_code_length = 0 then '0' else left(unioned.region_code, contests.race_code_length) end as race_code,
+        region_ancestor(unioned.region_code, contests.race_code_length) as race_code,
         unioned.source,
         cast(unioned.nomor_urut as bigint) as nomor_urut,
         unioned.candidate_id,

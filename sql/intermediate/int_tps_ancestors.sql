@@ -17,7 +17,7 @@ final as (
         ancestors.election,
         ancestors.contest,
         ancestors.tps_code,
-        case when ancestors.ancestor_length = 0 then '0' else left(ancestors.tps_code, ancestors.ancestor_length) end as ancestor_code
+        region_ancestor(ancestors.tps_code, ancestors.ancestor_length) as ancestor_code
     from ancestors
 )
 

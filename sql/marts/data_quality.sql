@@ -29,7 +29,7 @@ summary as (
     select
         region_checks.election,
         region_checks.contest,
-        case when region_checks.region_length = 0 then '0' else left(region_checks.code, region_checks.region_length) end as region_code,
+        region_ancestor(region_checks.code, region_checks.region_length) as region_code,
         region_checks.rule_id,
         any_value(region_checks.category) as category,
         any_value(region_checks.severity) as severity,

@@ -97,7 +97,7 @@ flagged as (
     select
         tps_checks.election,
         tps_checks.contest,
-        case when contests.race_code_length = 0 then '0' else left(tps_checks.tps_code, contests.race_code_length) end as race_code,
+        region_ancestor(tps_checks.tps_code, contests.race_code_length) as race_code,
         cast(coalesce(sum(tps_checks.votes) filter (where tps_checks.error_flagged), 0) as bigint) as votes
     from tps_checks
     inner join contests on contests.contest = tps_checks.contest

@@ -121,10 +121,7 @@ final as (
         statuses.level,
         statuses.region_code,
         coalesce(region_names.region_name, case when statuses.level = 'tps' then 'TPS ' || right(statuses.region_code, 3) end) as region_name,
-        case length(statuses.region_code)
-            when 1 then null when 2 then '0' when 4 then left(statuses.region_code, 2) when 6 then left(statuses.region_code, 4)
-            when 10 then left(statuses.region_code, 6) when 13 then left(statuses.region_code, 10)
-        end as parent_code,
+        region_parent(statuses.region_code) as parent_code,
         statuses.race_code,
         statuses.nomor_urut,
         statuses.candidate_id,

@@ -49,7 +49,7 @@ races as (
     select distinct
         internal_tps.election,
         internal_tps.contest,
-        case when contests.race_code_length = 0 then '0' else left(internal_tps.code, contests.race_code_length) end as race_code
+        region_ancestor(internal_tps.code, contests.race_code_length) as race_code
     from internal_tps
     inner join contests on contests.contest = internal_tps.contest
 ),
@@ -63,7 +63,7 @@ sirekap_tps as (
     inner join races
         on races.election = tps_nodes.election
         and races.contest = tps_nodes.contest
-        and races.race_code = case when contests.race_code_length = 0 then '0' else left(tps_nodes.code, contests.race_code_length) end
+        and races.race_code = region_ancestor(tps_nodes.code, contests.race_code_length)
 ),
 
 sirekap_votes as (
@@ -108,7 +108,7 @@ final as (
     select
         compared.election,
         compared.contest,
-        case when contests.race_code_length = 0 then '0' else left(compared.tps_code, contests.race_code_length) end as race_code,
+        region_ancestor(compared.tps_code, contests.race_code_length) as race_code,
         left(compared.tps_code, 4) as kabkota_code,
         left(compared.tps_code, 6) as kecamatan_code,
         left(compared.tps_code, 10) as kelurahan_code,

@@ -23,7 +23,7 @@ keyed as (
         submissions.election,
         submissions.contest,
         submissions.code,
-        case when coalesce(contests.race_code_length, 0) = 0 then '0' else left(submissions.code, contests.race_code_length) end as race_code,
+        region_ancestor(submissions.code, coalesce(contests.race_code_length, 0)) as race_code,
         submissions.version_id,
         submissions.row_number,
         votes.nomor_urut,
