@@ -22,6 +22,7 @@ import hashlib
 import io
 import re
 import tomllib
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,28 +75,40 @@ class ColumnConfig:
 
     @classmethod
     def load(cls, override: Path | None = None) -> "ColumnConfig":
+        """The default mapping, with `override`'s keys replacing its lists. Every key of the
+        override is checked here (types, race names, regular expressions and their capture
+        group), so a bad configuration stops a run before anything is read, naming file and key."""
         config = tomllib.loads(DEFAULT_COLUMNS.read_text())
         if override is not None:
             try:
                 mine = tomllib.loads(Path(override).read_text())
-            except (OSError, tomllib.TOMLDecodeError) as exc:
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise ValueError(f"column configuration {override}: {exc}") from exc
             unknown = set(mine) - {"election", "contest", "fields", "candidates", "ignore"}
             if unknown:
                 raise ValueError(f"column configuration {override}: unknown keys {sorted(unknown)}")
-            for key in ("election", "contest"):
+            for key, shape in (("election", _ELECTION_ID), ("contest", _CONTEST)):
                 if key in mine:
+                    if not isinstance(mine[key], str) or not shape.match(mine[key]):
+                        raise ValueError(f"column configuration {override}: {key} = {mine[key]!r} is not {_RACE_PART_MEANING[key]}")
                     config[key] = mine[key]
             for section in ("fields", "candidates", "ignore"):
-                unknown = set(mine.get(section, {})) - set(config[section])
+                given = mine.get(section, {})
+                if not isinstance(given, dict):
+                    raise ValueError(f"column configuration {override}: {section} must be a table ([{section}])")
+                unknown = set(given) - set(config[section])
                 if unknown:
                     raise ValueError(f"column configuration {override}: unknown keys in [{section}]: {sorted(unknown)}")
-                config[section].update(mine.get(section, {}))
+                for key, value in given.items():
+                    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                        raise ValueError(f"column configuration {override}: {section}.{key} must be a list of strings")
+                config[section].update(given)
+        where = override or DEFAULT_COLUMNS
         return cls(
             fields={name: tuple(normalise(h) for h in headers) for name, headers in config["fields"].items()},
-            candidate_patterns=tuple(re.compile(p) for p in config["candidates"]["patterns"]),
+            candidate_patterns=_patterns(where, "candidates.patterns", config["candidates"]["patterns"], groups=1),
             ignore_names=frozenset(normalise(h) for h in config["ignore"]["names"]),
-            ignore_patterns=tuple(re.compile(p) for p in config["ignore"]["patterns"]),
+            ignore_patterns=_patterns(where, "ignore.patterns", config["ignore"]["patterns"], groups=0),
             election=config.get("election"),
             contest=config.get("contest"),
         )
@@ -110,6 +123,25 @@ class ColumnConfig:
         """The accepted names, for error messages."""
         listed = "; ".join(f"{name}: {', '.join(self.fields[name][:6])}" for name in fields)
         return f"{listed}; candidate columns like suara_paslon_01, paslon_02, isran_hadi_01 (one per ballot number)"
+
+
+_ELECTION_ID = re.compile(r"^(?:pemilu|pilkada)[0-9]{4}$")
+_CONTEST = re.compile(r"^[a-z]+$")
+_RACE_PART_MEANING = {"election": "an election id like pilkada2024", "contest": "a contest like pkwkp"}
+
+
+def _patterns(path: Path, key: str, patterns: list[str], groups: int) -> tuple[re.Pattern, ...]:
+    """Compile a configuration's regular expressions; a candidate pattern must capture the ballot number."""
+    compiled = []
+    for i, pattern in enumerate(patterns):
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"column configuration {path}: {key}[{i}] = {pattern!r} is not a regular expression: {exc}") from exc
+        if regex.groups < groups:
+            raise ValueError(f"column configuration {path}: {key}[{i}] = {pattern!r} has no capture group: its first group must capture the ballot number")
+        compiled.append(regex)
+    return tuple(compiled)
 
 
 @dataclass
@@ -152,6 +184,7 @@ def read_cells(path: Path) -> tuple[pl.DataFrame, str, bytes]:
             separator = max((",", ";", "\t"), key=first.count)
             frame = pl.read_csv(io.StringIO(text), separator=separator, infer_schema=False, truncate_ragged_lines=False)
         elif fmt == "xlsx":
+            _refuse_uncalculated_formulas(path, data)
             frame = pl.read_excel(io.BytesIO(data), infer_schema_length=0)
         else:
             frame = pl.read_parquet(io.BytesIO(data))
@@ -164,6 +197,40 @@ def read_cells(path: Path) -> tuple[pl.DataFrame, str, bytes]:
     # Trailing blank rows are common in spreadsheets; they hold nothing.
     frame = frame.with_row_index("row_number", offset=2).filter(~pl.all_horizontal(pl.exclude("row_number").is_null() | (pl.exclude("row_number") == "")))
     return frame.with_columns(pl.col("row_number").cast(pl.Int64)), fmt, data
+
+
+_SHEET = re.compile(rb'<sheet\b[^>]*?\br:id="([^"]+)"')
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+_CACHED_VALUE = re.compile(rb"<v>[^<]+</v>")
+
+
+def _refuse_uncalculated_formulas(path: Path, data: bytes) -> None:
+    """A formula cell of the first sheet without a saved result reads as empty, and workbooks
+    written by a program that never calculated them (`fullCalcOnLoad`) carry 0 as the result:
+    either way the number the formula stands for is not in the file, so the file is refused
+    rather than read as unknown or 0."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            workbook = book.read("xl/workbook.xml")
+            rels = book.read("xl/_rels/workbook.xml.rels")
+            first = _SHEET.search(workbook)
+            target = first and re.search(rb'Id="' + re.escape(first.group(1)) + rb'"[^>]*?Target="([^"]+)"', rels)
+            if not target:
+                return  # not the layout this check knows: the reader says what is wrong
+            sheet = book.read("xl/" + target.group(1).decode().removeprefix("/xl/").removeprefix("xl/"))
+    except (zipfile.BadZipFile, KeyError):
+        return
+    never_calculated = re.search(rb'fullCalcOnLoad="(?:1|true)"', workbook) is not None
+    for cell in _CELL.finditer(sheet):
+        inner = cell.group(2) or b""
+        if b"<f" in inner and (never_calculated or not _CACHED_VALUE.search(inner)):
+            ref = _CELL_REF.search(cell.group(1))
+            where = ref.group(1).decode() if ref else "?"
+            why = "the workbook was never calculated" if never_calculated else "no saved result"
+            raise CountFileError(path, "formula_without_value", f"cell {where} holds a formula with {why}: open and save the file in a "
+                                                               "spreadsheet program (or type the number) so the value is in the file",
+                                 locator=f"cell {where}")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -237,7 +304,14 @@ def parse_whole(path: Path, cells: pl.DataFrame, column: str, what: str) -> pl.S
                              + (f" and {bad.height - EXAMPLES} more" if bad.height > EXAMPLES else "") + "; an unknown count must be left empty",  # fmt: skip
                              locator=f"column {column}, row {bad['row_number'][0]}")
     digits = text.str.replace(r"\.0+$", "").str.replace_all(r"[.,]", "")
-    return pl.select(pl.when(unknown).then(None).otherwise(digits).cast(pl.Int64, strict=False).alias(column)).to_series()
+    counts = pl.select(pl.when(unknown).then(None).otherwise(digits).cast(pl.Int64, strict=False).alias(column)).to_series()
+    # A whole number past 64-bit integers would become "unknown" silently: say which cell it is.
+    overflow = cells.filter(~unknown & counts.is_null())
+    if overflow.height:
+        r = overflow.select("row_number", column).row(0)
+        raise CountFileError(path, "not_a_count", f"column {column!r} ({what}) row {r[0]}: {r[1]!r} is beyond any possible count (and past 64-bit integers)",
+                             locator=f"column {column}, row {r[0]}")  # fmt: skip
+    return counts
 
 
 def parse_codes(path: Path, cells: pl.DataFrame, column: str) -> pl.Series:
