@@ -177,6 +177,8 @@ def read_cells(path: Path) -> tuple[pl.DataFrame, str, bytes]:
         data = path.read_bytes()
     except OSError as exc:
         raise CountFileError(path, "unreadable", f"cannot read: {exc}") from exc
+    if fmt == "xlsx":
+        _refuse_uncalculated_formulas(path, data)
     try:
         if fmt == "csv":
             text = data.decode("utf-8-sig")
@@ -184,7 +186,6 @@ def read_cells(path: Path) -> tuple[pl.DataFrame, str, bytes]:
             separator = max((",", ";", "\t"), key=first.count)
             frame = pl.read_csv(io.StringIO(text), separator=separator, infer_schema=False, truncate_ragged_lines=False)
         elif fmt == "xlsx":
-            _refuse_uncalculated_formulas(path, data)
             frame = pl.read_excel(io.BytesIO(data), infer_schema_length=0)
         else:
             frame = pl.read_parquet(io.BytesIO(data))
@@ -227,8 +228,8 @@ def _refuse_uncalculated_formulas(path: Path, data: bytes) -> None:
         if b"<f" in inner and (never_calculated or not _CACHED_VALUE.search(inner)):
             ref = _CELL_REF.search(cell.group(1))
             where = ref.group(1).decode() if ref else "?"
-            why = "the workbook was never calculated" if never_calculated else "no saved result"
-            raise CountFileError(path, "formula_without_value", f"cell {where} holds a formula with {why}: open and save the file in a "
+            why = "whose saved result was never calculated (the workbook asks to be calculated when opened)" if never_calculated else "with no saved result"
+            raise CountFileError(path, "formula_without_value", f"cell {where} holds a formula {why}: open and save the file in a "
                                                                "spreadsheet program (or type the number) so the value is in the file",
                                  locator=f"cell {where}")  # fmt: skip
 

@@ -8,16 +8,19 @@ Line format (documented in README.md):
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlparse
 
 import orjson
 
 from flows.sirekap import StructuralError, check_repeated_keys
 from flows.sources.records import SourceRecord
+
+GZIP_WINDOW = 16 + zlib.MAX_WBITS  # zlib's way of saying "a gzip header and trailer"
+CHUNK_BYTES = 1 << 20
 
 
 def is_dump(path: Path) -> bool:
@@ -29,17 +32,40 @@ def read_dump(path: Path) -> Iterator[SourceRecord]:
     at all) keeps the lines read before the break; the rest becomes one unreadable record naming
     the file and the line where reading stopped."""
     path = Path(path).resolve()
-    opener = gzip.open if path.name.endswith(".gz") else open
     number = 0
-    with opener(path, "rb") as lines:
+    with open(path, "rb") as handle:
+        lines = _gzip_lines(handle) if path.name.endswith(".gz") else handle
         try:
             for number, line in enumerate(lines, start=1):
                 if line.strip():
                     yield _record(path, number, line)
-        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError; a cut-short gzip raises EOFError
+        except (OSError, EOFError, zlib.error) as exc:
             locator = f"line {number + 1}"
-            yield SourceRecord(str(path), locator, locator, error=f"{path}: unreadable from {locator} on ({exc or type(exc).__name__}); "
+            yield SourceRecord(str(path), locator, locator, error=f"{path}: unreadable from {locator} on ({exc}); "
                                                                   f"the {number:,} lines before were read")  # fmt: skip
+
+
+def _gzip_lines(handle: BinaryIO) -> Iterator[bytes]:
+    """The lines of a gzip stream (one member or several), each as soon as it is whole.
+
+    Not `gzip.open`: its buffered reader raises at a cut-short end without handing over the
+    whole lines it had already decompressed, and those must load.
+    """
+    decompressor = zlib.decompressobj(GZIP_WINDOW)
+    pending = b""
+    while chunk := handle.read(CHUNK_BYTES):
+        data = decompressor.decompress(chunk)
+        while decompressor.eof and decompressor.unused_data:  # a second gzip member follows
+            rest = decompressor.unused_data
+            decompressor = zlib.decompressobj(GZIP_WINDOW)
+            data += decompressor.decompress(rest)
+        *whole, pending = (pending + data).split(b"\n")
+        for line in whole:
+            yield line + b"\n"
+    if not decompressor.eof:
+        raise EOFError("the gzip stream is cut short: it ends before its end-of-stream marker")
+    if pending:
+        yield pending
 
 
 def _record(path: Path, number: int, line: bytes) -> SourceRecord:
