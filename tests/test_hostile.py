@@ -317,6 +317,8 @@ CASES = [
     Case("unknown column", internal("claim.csv", "kode,suara_paslon_01,suara_paslon_02,komentar\n6401,20,15,x\n"), (("unknown_column", "claim.csv"),)),
     Case("code that is not a region there", internal("claim.csv", "kode,suara_paslon_01,suara_paslon_02\n6405,20,15\n"), (("not_a_region", "claim.csv"),)),
     Case("Arabic-Indic digits in a count file's code", internal("claim.csv", f"kode,suara_paslon_01,suara_paslon_02\n{ARABIC_64}01,20,15\n"), (("not_a_region", "claim.csv"),)),
+    Case("Arabic-Indic digits in a vote cell", internal("claim.csv", f"kode,suara_paslon_01,suara_paslon_02\n6401,{ARABIC_64},15\n"), (("not_a_count", "claim.csv"),),
+         says="holds text, not a whole number"),
     Case("ballot number not in the candidate master", internal("claim.csv", "kode,suara_paslon_01,suara_paslon_03\n6401,20,15\n"), (("unknown_candidate", "claim.csv"),)),
     Case("recap listing a region twice", official("recap.csv", RECAP_HEADER + "6401,KAB A,20,15\n6401,KAB A,20,15\n"), (("one_row_per_region", "recap.csv"),)),
     Case("count file with a header only", internal("claim.csv", "kode,suara_paslon_01,suara_paslon_02\n"), (("empty_file", "claim.csv"),)),
@@ -349,6 +351,9 @@ CASES = [
          says="Invalid value for '--year': 99999 is not in the range 2000<=x<=2100."),
     Case("$REKAP_ELECTION_YEAR 1900", lambda root: ["--sirekap", mirror(root, BASELINE)], exit_code=2, env={"REKAP_ELECTION_YEAR": "1900"},
          says="election year 1900 (from $REKAP_ELECTION_YEAR) is not in 2000..2100"),
+    Case("--region in Arabic-Indic digits", lambda root: ["--sirekap-url", "http://127.0.0.1:9", "--election", "pilkada2024", "--contest", "pkwkp", "--region", ARABIC_64,
+                                                         "--archive", root / "archive"], exit_code=2,
+         says=f"region {ARABIC_64!r} must be 0 (national) or a 2, 4, 6 or 10-digit region code"),
     Case("--sirekap that does not exist", lambda root: ["--sirekap", root / "nowhere"], exit_code=2,
          says="Invalid value for '--sirekap': Path '{root}/nowhere' does not exist."),
     Case("--sirekap that is neither a mirror nor a dump", lambda root: ["--sirekap", count_csv(root, "notes.txt", "hello")], exit_code=1,
@@ -467,3 +472,9 @@ def test_outcome_risk_arithmetic_cannot_overflow(tmp_path: Path) -> None:
     assert con.execute("select sirekap_tps_reported, sirekap_tps_total, unreported_votes from outcome_risk where race_code = '64'").fetchone() == (
         1_000_000, 2_000_000, 10**13)
     con.close()
+
+
+def test_the_crawler_never_requests_a_code_in_other_digits() -> None:
+    from flows.sources.api import _listed_codes
+
+    assert _listed_codes([{"kode": ARABIC_64 + "01"}, {"kode": "6401"}], "64") == ["6401"]

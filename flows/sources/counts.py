@@ -35,7 +35,7 @@ COUNT_FIELDS = ("suara_sah", "suara_tidak_sah", "dpt")
 TEXT_FIELDS = ("name", "witness_id", "source_note")
 UNKNOWN_CELLS = {"", "-", "–", "—"}
 # Whole numbers as spreadsheets write them: 214374, 214.374 or 214,374 (thousands), 214374.0 (a float cell).
-_WHOLE = re.compile(r"^-?(?:\d+|\d{1,3}(?:[.,\s]\d{3})+)(?:\.0+)?$")
+_WHOLE = re.compile(r"^-?(?:[0-9]+|[0-9]{1,3}(?:[.,\s][0-9]{3})+)(?:\.0+)?$")
 _BALLOT = re.compile(r"(?i)^(?:paslon|calon|pasangan|no\.?|nomor|nomor urut|no urut|#)?\s*0*([1-9][0-9]?)$")
 _TOTAL_NAMES = re.compile(r"(?i)^(?:jumlah|total)\b")
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
