@@ -138,7 +138,7 @@ def _check_configuration(settings: Settings) -> None:
     from schemas.rules import RulesError, load_rules
 
     if not YEARS.min <= settings.election_year <= YEARS.max:
-        raise click.UsageError(f"election year {settings.election_year} (from $REKAP_ELECTION_YEAR) is not in {YEARS.min}..{YEARS.max}")
+        raise click.UsageError(f"election year {settings.election_year} (from $REKAP_ELECTION_YEAR or --election) is not in {YEARS.min}..{YEARS.max}")
     try:
         load_rules(settings.rules)
         ColumnConfig.load(settings.columns)
