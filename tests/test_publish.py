@@ -148,17 +148,18 @@ def test_the_same_inputs_again_give_identical_marts(api_env, published, tmp_path
 
 def test_a_failed_run_keeps_the_last_good_warehouse_and_says_why(api_env, published, tmp_path: Path) -> None:
     warehouse = copy_of(published["1015"], tmp_path)
-    # A node whose own total disagrees with its table: the audit fails the run.
-    bad = tmp_path / "bad" / "pilkada/hhcw/pkwkp/64.json"
-    bad.parent.mkdir(parents=True)
-    bad.write_text('{"tungsura": {"chart": {"1000054": 5, "1000055": 5}, "table": {"6401": {"1000054": 1, "1000055": 5, "status_progress": true}}}}')
+    # A source with no document in it fails the run (a bad document would only be quarantined).
+    (tmp_path / "bad").mkdir()
     failed = start_run(api_env, warehouse, tmp_path / "bad")
     out, _ = failed.communicate(timeout=180)
-    assert failed.returncode == 1 and "assert_chart_matches_table" in out
+    assert failed.returncode == 1 and "no SIREKAP document" in out
+    # One line says why, in a real terminal: not Prefect's log of the exception with its traceback.
+    assert [line for line in out.splitlines() if line.strip()] == [line for line in out.splitlines() if line.startswith("Error: run failed: ")]
+    assert "Traceback" not in out
 
     assert query(warehouse, GOVERNOR) == AT_1015
     (status, error), = query(warehouse, "select status, error from runs order by started_at desc limit 1")
-    assert status == "failed" and "assert_chart_matches_table" in error
+    assert status == "failed" and "no SIREKAP document" in error
 
 
 def test_a_run_killed_during_its_crawl_changes_nothing_published(api_env, published, tmp_path: Path) -> None:
