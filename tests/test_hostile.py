@@ -171,8 +171,8 @@ class Case:
 
     `quarantine`: (rule, end of the record's source path or locator) for every record quarantined;
     `loaded`: records loaded (re-observations of baseline documents: the warehouse's content stays);
-    `exit_code` 0 (quarantined, the run goes on), 1 (the run failed; `says` is in its one line)
-    or 2 (a usage error; `says` is the exact message).
+    `exit_code` 0 (quarantined, the run goes on; `says` is in a quarantine reason), 1 (the run
+    failed; `says` is in its one line) or 2 (a usage error; `says` is the exact message).
     """
 
     kind: str
@@ -236,7 +236,6 @@ def whole_lines_before_break() -> int:
     return zlib.decompressobj(31).decompress(gzip_cut_short()).count(b"\n")
 
 
-TPS_ZERO_ADMIN = {"suara_sah": 20, "suara_tidak_sah": 1, "suara_total": 21}
 ARABIC_64 = "\u0666\u0664"  # "64" in Arabic-Indic digits: str.isdigit() says True
 
 CASES = [
