@@ -23,7 +23,7 @@ EXCERPT_CHARS = 300
 
 
 class SourceError(ValueError):
-    """A source path that is neither a mirror folder nor a dump file."""
+    """A source path that is neither a mirror folder nor a dump file, or that holds no document."""
 
 
 @dataclass
@@ -86,7 +86,9 @@ def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int |
     seen_files: set[str] = set()
     for path in paths:
         batch.sources.append(str(Path(path).resolve()))
+        yielded = False
         for record in records_of(path, known):
+            yielded = True
             if chunk_records is not None and batch.records_read >= chunk_records:
                 yield batch
                 batch = Batch()
@@ -94,6 +96,9 @@ def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int |
                 seen_files.add(record.source_file)
                 batch.files_read += 1
             add_record(batch, record, election_year)
+        if not yielded:
+            # An empty folder or dump "succeeding" with 0 records would pass for a quiet night.
+            raise SourceError(f"{path}: no SIREKAP document in it (a mirror holds <election>/hhcw/... .json files, a dump one JSON line per node)")
     yield batch
 
 
@@ -104,7 +109,7 @@ def add_record(batch: Batch, record: SourceRecord, election_year: int) -> None:
         return
     where = {"source_file": record.source_file, "source_path": record.source_path, "locator": record.locator}
     if record.error:
-        batch.quarantine.append(where | {"node_code": None, "rule": "unreadable", "reason": record.error, "excerpt": None})
+        batch.quarantine.append(where | {"node_code": None, "rule": record.error_rule, "reason": record.error, "excerpt": None})
         return
     node_code = record.source_path.rsplit("/", 1)[-1].removesuffix(".json")
     try:
@@ -114,7 +119,7 @@ def add_record(batch: Batch, record: SourceRecord, election_year: int) -> None:
         batch.quarantine.append(where | {"node_code": node_code, "rule": "not_json", "reason": f"not valid JSON: {exc}", "excerpt": excerpt})
         return
     try:
-        _, vid = parse_document(record.source_path, payload, election_year, batch.rows)
+        _, vid = parse_document(record.source_path, payload, election_year, batch.rows, raw=None if record.decoded else record.body)
     except StructuralError as exc:
         excerpt = orjson.dumps(payload)[:EXCERPT_CHARS].decode("utf-8", "replace")
         batch.quarantine.append(where | {"node_code": node_code, "rule": exc.rule, "reason": exc.reason, "excerpt": excerpt})

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import shutil
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -49,6 +51,13 @@ def warehouse_options(command):
     """--warehouse and --data-path, the same on every command that opens the warehouse."""
     command = click.option("--data-path", type=click.Path(file_okay=False, path_type=Path), default=None, help=DATA_PATH_HELP)(command)
     return click.option("--warehouse", default=None, help=WAREHOUSE_HELP)(command)
+
+
+# SIREKAP paths carry no year; one outside this range is a typo that would quarantine everything.
+YEARS = click.IntRange(2000, 2100)
+# Prefect logs a failed flow's exception with its traceback at ERROR on these loggers; the run's
+# own one-line reason says the same to a user (--debug shows both).
+PREFECT_RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")
 
 
 @click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,13 +105,15 @@ Examples:
               help="TOML overriding how count-file columns are read, and naming their race (see flows/sources/count_columns.toml).")
 @warehouse_options
 @click.option("--full-rebuild", is_flag=True, help="Rebuild every model even when nothing they read changed (gives the same marts).")
-@click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024, or --election's].")
+@click.option("--year", "election_year", type=YEARS, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024, or --election's].")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Data-quality rule pack [default: $REKAP_RULES or schemas/rules.toml].")
+@click.option("--debug", is_flag=True, help="On a failure, show Prefect's log and the traceback, not only the one-line reason.")
 def run(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None, contest: str | None, region: str | None,
         archive: Path | None, rate: float | None, concurrency: int, timeout: float, retries: int, full: bool,
         max_requests: int | None, internal: tuple[Path, ...], official: tuple[Path, ...], columns: Path | None,
-        warehouse: str | None, data_path: Path | None, full_rebuild: bool, election_year: int | None, rules: Path | None) -> None:  # fmt: skip
+        warehouse: str | None, data_path: Path | None, full_rebuild: bool, election_year: int | None, rules: Path | None,
+        debug: bool) -> None:  # fmt: skip
     """Crawl a SIREKAP-compatible API into the archive and/or load SIREKAP exports and
     internal-count / official-recap files, validate them, rebuild every table and the
     reconciliation report (one Prefect flow run).
@@ -129,8 +140,24 @@ def run(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None
     settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, columns=columns, warehouse=warehouse,
                                  data_path=data_path, election_year=election_year, rules=rules, crawl=crawl,
                                  full_rebuild=full_rebuild or None)  # fmt: skip
-    _run_flow(settings)
+    _check_configuration(settings)
+    _run_flow(settings, debug=debug)
     _show_results(settings)
+
+
+def _check_configuration(settings: Settings) -> None:
+    """Every configuration file read whole before anything is read or crawled: a bad rule
+    threshold or column pattern found deep in a run would cost the night."""
+    from flows.sources.counts import ColumnConfig
+    from schemas.rules import RulesError, load_rules
+
+    if not YEARS.min <= settings.election_year <= YEARS.max:
+        raise click.UsageError(f"election year {settings.election_year} (from $REKAP_ELECTION_YEAR or --election) is not in {YEARS.min}..{YEARS.max}")
+    try:
+        load_rules(settings.rules)
+        ColumnConfig.load(settings.columns)
+    except (RulesError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @cli.command(short_help="Generate the Kaltim 2024 demo (SIREKAP, internal count, official recap) and run on it.", epilog="\b\nExample:\n  rekap demo --progress 1.0")
@@ -300,7 +327,7 @@ def migrate(old: Path, warehouse: str | None, data_path: Path | None) -> None:
 @click.option("--internal", "internal", multiple=True, type=click.Path(path_type=Path), help="An internal-count file each run reads; repeatable.")
 @click.option("--official", "official", multiple=True, type=click.Path(path_type=Path), help="An official-recap file each run reads; repeatable.")
 @warehouse_options
-@click.option("--year", "election_year", type=int, default=None, help="Election year of the mirror's folders [default: 2024].")
+@click.option("--year", "election_year", type=YEARS, default=None, help="Election year of the mirror's folders [default: 2024].")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Data-quality rule pack.")
 @click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron syntax).")
 @click.option("--timezone", default="Asia/Makassar", show_default=True, help="Time zone of the cron (WITA for East Kalimantan).")
@@ -322,6 +349,7 @@ def serve(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | No
         raise click.UsageError("give the sources each run reads: --sirekap, --sirekap-url, --internal or --official")
     settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, warehouse=warehouse,
                                  data_path=data_path, election_year=election_year, rules=rules, crawl=crawl)  # fmt: skip
+    _check_configuration(settings)
     prefect_environment()
     if not os.environ.get("PREFECT_API_URL"):
         raise click.ClickException(
@@ -367,22 +395,36 @@ def _absolute_warehouse(warehouse: str | Path) -> str:
     return str(warehouse) if str(warehouse).startswith("ducklake:") else str(Path(warehouse).resolve())
 
 
-def _run_flow(settings: Settings) -> None:
+class _NoErrorRecords(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.ERROR
+
+
+def _run_flow(settings: Settings, debug: bool = False) -> None:
     prefect_environment()
     from flows.nightly import nightly
     from flows.pipeline import RunFailed
     from warehouse.storage import WarehouseError
 
+    quiet = _NoErrorRecords()
+    loggers = [] if debug else [logging.getLogger(name) for name in PREFECT_RUN_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(quiet)
     try:
         settings.location().check(must_exist=False)  # a folder or an old file: said before anything starts
         summary = nightly(list(settings.sirekap), _absolute_warehouse(settings.warehouse), settings.election_year, settings.rules,
                           list(settings.internal), list(settings.official), settings.columns,
                           dataclasses.asdict(settings.crawl) if settings.crawl else None,
                           str(settings.data_path) if settings.data_path else None, settings.full_rebuild)  # fmt: skip
-    except (RunFailed, WarehouseError) as exc:  # the failure is recorded in `runs`; say why and stop
+    except WarehouseError as exc:  # before anything started: a folder, an old file, a busy warehouse
         raise click.ClickException(str(exc)) from exc
-    except Exception as exc:
-        raise click.ClickException(f"run failed: {exc}") from exc
+    except Exception as exc:  # the flow has recorded the failure in `runs`; say why in one line and stop
+        if debug:
+            traceback.print_exc()
+        raise click.ClickException(_failure_line(exc, settings.location())) from exc
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
     if summary.crawl is not None:
         click.echo(summary.crawl.describe())
         click.echo(f"  archive: {summary.crawl.archive}")
@@ -402,6 +444,15 @@ def _run_flow(settings: Settings) -> None:
         click.echo(f"  {message}")
     if quarantined:
         click.echo("  see: rekap query \"select source_path, rule, reason from quarantine where run_id = '" + summary.run_id + "'\"")
+
+
+def _failure_line(exc: Exception, warehouse) -> str:
+    """What failed, in one line, and where the rest is: the run's row in `runs` keeps the whole message."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    what = lines[0] if lines else type(exc).__name__
+    more = f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else ""
+    return (f"run failed: {what}{more}; details: rekap query --warehouse '{warehouse}' "
+            f"\"select error from runs where status = 'failed' order by started_at desc limit 1\" (--debug shows the traceback)")
 
 
 def _show_results(settings: Settings) -> None:

@@ -38,7 +38,7 @@ CONFLICT_RETRIES = 5
 
 
 class RunFailed(RuntimeError):
-    """A night that did not publish; the message says what failed and where the details are."""
+    """A night that did not publish (recorded in `runs` as `run_id`); the message says what failed."""
 
     def __init__(self, message: str, run_id: str):
         super().__init__(message)
@@ -154,7 +154,7 @@ def _failed(location: storage.Location, run_id: str, exc: BaseException) -> Base
         log.warning("could not record failed run %s: %s", run_id, record_exc)
     if isinstance(exc, KeyboardInterrupt):
         return exc
-    return RunFailed(f"run {run_id} failed: {exc}", run_id)
+    return RunFailed(str(exc), run_id)
 
 
 def ingest(con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_year: int,

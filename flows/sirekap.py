@@ -10,23 +10,28 @@ candidate key with a null value all produce *no row*, never a 0.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from schemas.rows import ADMIN_FIELDS, Rows  # noqa: F401  (the row shapes the parser fills)
+
 LEVEL_BY_CODE_LENGTH = {1: "nasional", 2: "provinsi", 4: "kabkota", 6: "kecamatan", 10: "kelurahan", 13: "tps"}
 ELECTION_KINDS = ("pemilu", "pilkada")
-ADMIN_FIELDS = (
-    "suara_sah", "suara_tidak_sah", "suara_total",
-    "pemilih_dpt_j", "pemilih_dpt_l", "pemilih_dpt_p",
-    "pengguna_dpt_j", "pengguna_dpt_l", "pengguna_dpt_p",
-    "pengguna_dptb_j", "pengguna_dptb_l", "pengguna_dptb_p",
-    "pengguna_non_dpt_j", "pengguna_non_dpt_l", "pengguna_non_dpt_p",
-    "pengguna_total_j", "pengguna_total_l", "pengguna_total_p",
-)  # fmt: skip
 # Keys of a chart or table row that are not candidate ids.
 NON_CANDIDATE_KEYS = frozenset({"null", "persen", "progres", "psu", "status_progress"})
+# The contests SIREKAP publishes for each election kind. A folder naming anything else is not a
+# contest rekap knows (a typo, a scraper's own folder): loading it would invent a race.
+KNOWN_CONTESTS = {
+    "pemilu": frozenset({"ppwp", "pdpr", "pdpd", "pdprdp", "pdprdk"}),
+    "pilkada": frozenset({"pkwkp", "pkwkk"}),
+}
+# The code length of the children in each level's table: a kab/kota lists kecamatan, never kelurahan.
+CHILD_CODE_LENGTH = {0: 2, 2: 4, 4: 6, 6: 10, 10: 13}
+# The range DuckDB's BIGINT (and polars' Int64) holds: a count outside it cannot even be stored.
+INT64_MAX = 2**63 - 1
 
 
 class StructuralError(ValueError):
@@ -48,25 +53,6 @@ class DocumentPath:
     code: str  # region code; "0" for the national node or a contest-wide master
 
 
-@dataclass
-class Rows:
-    """Column-wise rows for each raw table, appended to by `parse_document`."""
-
-    documents: list[dict] = field(default_factory=list)
-    nodes: list[dict] = field(default_factory=list)
-    node_votes: list[dict] = field(default_factory=list)
-    child_rows: list[dict] = field(default_factory=list)
-    child_votes: list[dict] = field(default_factory=list)
-    tps_admin: list[dict] = field(default_factory=list)
-    candidates: list[dict] = field(default_factory=list)
-    regions: list[dict] = field(default_factory=list)
-    # Versions already parsed into these rows: a document seen twice yields its rows once.
-    versions: set[str] = field(default_factory=set)
-
-    def tables(self) -> tuple[str, ...]:
-        return ("documents", "nodes", "node_votes", "child_rows", "child_votes", "tps_admin", "candidates", "regions")
-
-
 def classify_path(path: str, election_year: int) -> DocumentPath:
     """Read kind, election, contest and code from an endpoint path.
 
@@ -84,13 +70,20 @@ def classify_path(path: str, election_year: int) -> DocumentPath:
             raise StructuralError("unknown_path", f"{path!r}: election folder {kind!r} is not one of {ELECTION_KINDS}")
         return f"{kind}{election_year}"
 
+    def known(found: DocumentPath) -> DocumentPath:
+        kind = found.election.removesuffix(str(election_year))
+        if found.contest not in KNOWN_CONTESTS[kind]:
+            raise StructuralError("unknown_contest", f"{path!r}: contest folder {found.contest!r} is not a {kind} contest "
+                                                     f"({', '.join(sorted(KNOWN_CONTESTS[kind]))})")  # fmt: skip
+        return found
+
     for anchor in ("hhcw", "wilayah", "paslon"):
         if anchor in segments:
             i = len(segments) - 1 - segments[::-1].index(anchor)
             break
     else:
         if len(segments) >= 2 and segments[-2] in ELECTION_KINDS:  # pemilu/ppwp.json: the candidate master
-            return DocumentPath("candidates", election_id(segments[-2]), segments[-1], "0")
+            return known(DocumentPath("candidates", election_id(segments[-2]), segments[-1], "0"))
         raise StructuralError("unknown_path", f"{path!r} is not under hhcw/, wilayah/ or paslon/")
 
     if anchor == "hhcw":
@@ -98,32 +91,65 @@ def classify_path(path: str, election_year: int) -> DocumentPath:
             raise StructuralError("unknown_path", f"{path!r}: expected <election>/hhcw/<contest>/...")
         election, contest, codes = election_id(segments[i - 1]), segments[i + 1], segments[i + 2 :]
         _check_code_chain(path, codes)
-        return DocumentPath("node", election, contest, codes[-1] if codes else "0")
+        return known(DocumentPath("node", election, contest, codes[-1] if codes else "0"))
     if anchor == "wilayah":
         if i + 3 > len(segments) - 1:
             raise StructuralError("unknown_path", f"{path!r}: expected wilayah/<election>/<contest>/.../<code>.json")
         election, contest, codes = election_id(segments[i + 1]), segments[i + 2], segments[i + 3 :]
         _check_code_chain(path, [c for c in codes if c != "0"])
-        return DocumentPath("regions", election, contest, codes[-1])
+        return known(DocumentPath("regions", election, contest, codes[-1]))
     if i == 0 or i + 1 != len(segments) - 1:
         raise StructuralError("unknown_path", f"{path!r}: expected <election>/paslon/<contest>.json")
-    return DocumentPath("candidates", election_id(segments[i - 1]), segments[i + 1], "0")
+    return known(DocumentPath("candidates", election_id(segments[i - 1]), segments[i + 1], "0"))
 
 
 def _check_code_chain(path: str, codes: list[str]) -> None:
     previous = ""
     for code in codes:
-        if not code.isdigit() or len(code) not in LEVEL_BY_CODE_LENGTH or len(code) == 1:
+        if not is_code(code) or len(code) not in LEVEL_BY_CODE_LENGTH or len(code) == 1:
             raise StructuralError("unknown_path", f"{path!r}: {code!r} is not a region code (2, 4, 6, 10 or 13 digits)")
         if not code.startswith(previous) or len(code) <= len(previous):
             raise StructuralError("unknown_path", f"{path!r}: {code!r} is not inside {previous!r}")
         previous = code
 
 
+def is_code(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts Arabic-Indic and other Unicode digits."""
+    return text.isascii() and text.isdigit()
+
+
+def canonical_bytes(payload: Any) -> bytes:
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+
+
 def canonical_hash(payload: Any) -> str:
     """Content hash independent of whitespace and key order, so a mirror file and the same
     node in a dump are one version."""
-    return hashlib.sha256(orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return hashlib.sha256(canonical_bytes(payload)).hexdigest()
+
+
+def check_repeated_keys(raw: bytes, parsed: Any, canonical: bytes | None = None) -> None:
+    """Raise StructuralError(duplicate_key) if one JSON object in `raw` names a key twice with
+    different values: orjson keeps the last one silently, so the count would change unseen.
+
+    Cheap on the common path: outside strings a colon only follows a key, and strings are the
+    same in `raw` and in the parsed document re-serialised, so `raw` holds more colons than that
+    serialisation only when a key repeats (or an escape differs). Only then is `raw` parsed again,
+    slowly, pair by pair.
+    """
+    canonical = orjson.dumps(parsed) if canonical is None else canonical
+    if raw.count(b":") <= canonical.count(b":"):
+        return
+    json.loads(raw, object_pairs_hook=_refuse_conflicting_pairs)
+
+
+def _refuse_conflicting_pairs(pairs: list[tuple[str, Any]]) -> dict:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen and seen[key] != value:
+            raise StructuralError("duplicate_key", f"key {key!r} appears twice in one object, as {seen[key]!r} and as {value!r}")
+        seen[key] = value
+    return seen
 
 
 def version_id(doc: DocumentPath, content_hash: str) -> str:
@@ -132,14 +158,18 @@ def version_id(doc: DocumentPath, content_hash: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def parse_document(path: str, payload: Any, election_year: int, rows: Rows) -> tuple[DocumentPath, str]:
+def parse_document(path: str, payload: Any, election_year: int, rows: Rows, raw: bytes | None = None) -> tuple[DocumentPath, str]:
     """Append the rows of one document to `rows` and return it with its version id; raise
-    StructuralError to quarantine it.
+    StructuralError to quarantine it. `raw`, the bytes `payload` was parsed from, is checked for
+    keys repeated with different values.
 
     Nothing is appended unless the whole document parses (no half-loaded node).
     """
     doc = classify_path(path, election_year)
-    content_hash = canonical_hash(payload)
+    canonical = canonical_bytes(payload)
+    if raw is not None:
+        check_repeated_keys(raw, payload, canonical)
+    content_hash = hashlib.sha256(canonical).hexdigest()
     vid = version_id(doc, content_hash)
     if vid in rows.versions:
         return doc, vid
@@ -162,7 +192,11 @@ def parse_document(path: str, payload: Any, election_year: int, rows: Rows) -> t
 
 def _count(value: Any, where: str) -> int | None:
     """A published count: an int, or None for "no data". bool is not a count."""
-    if value is None or (type(value) is int):
+    if value is None:
+        return value
+    if type(value) is int:
+        if abs(value) > INT64_MAX:
+            raise StructuralError("count_out_of_range", f"{where} = {value} is beyond any possible count (and past 64-bit integers)")
         return value
     raise StructuralError("wrong_type", f"{where} = {value!r} is not a whole number")
 
@@ -222,10 +256,15 @@ def child_rows(code: str, payload: Any) -> dict[str, dict]:
     if table is None:
         raise StructuralError("unknown_shape", f"{LEVEL_BY_CODE_LENGTH[len(code)]} node has no table of children")
     parent = "" if code == "0" else code
+    child_length = CHILD_CODE_LENGTH.get(len(parent))
     for child_code, row in table.items():
         _object(row, f"table.{child_code}", nullable=False)
-        if not (child_code.isdigit() and child_code.startswith(parent) and len(child_code) > len(parent)):
+        if not (is_code(child_code) and child_code.startswith(parent) and len(child_code) > len(parent)):
             raise StructuralError("unknown_shape", f"table row {child_code!r} is not a child region of {code}")
+        if len(child_code) != child_length:
+            # Its votes would count twice in the table's sums (once in its own kecamatan's row).
+            raise StructuralError("wrong_child_level", f"table row {child_code!r} is a {LEVEL_BY_CODE_LENGTH.get(len(child_code), '?')}, "
+                                                       f"not a {LEVEL_BY_CODE_LENGTH[child_length]} of {LEVEL_BY_CODE_LENGTH[len(code)]} {code}")  # fmt: skip
     return table
 
 
@@ -280,9 +319,21 @@ def _parse_node(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | 
                 rows.child_votes.extend(
                     {"version_id": vid, "child_code": child_code, "candidate_id": c, "votes": n} for c, n in child_votes
                 )
+        _check_chart_matches_table(votes, rows.child_votes)
     rows.nodes.append(node)
     rows.node_votes.extend({"version_id": vid, "candidate_id": c, "votes": n} for c, n in votes)
     return ts
+
+
+def _check_chart_matches_table(chart: list[tuple[str, int]], child_votes: list[dict]) -> None:
+    """A node's own total for a candidate is the sum of its table rows for that candidate (where
+    both give one): a document that contradicts itself cannot be loaded as either number."""
+    table_sums: dict[str, int] = {}
+    for vote in child_votes:
+        table_sums[vote["candidate_id"]] = table_sums.get(vote["candidate_id"], 0) + vote["votes"]
+    for candidate, votes in chart:
+        if candidate in table_sums and table_sums[candidate] != votes:
+            raise StructuralError("chart_table_mismatch", f"chart.{candidate} = {votes} but the table rows for {candidate} sum to {table_sums[candidate]}")
 
 
 def _parse_regions(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> None:
@@ -313,11 +364,17 @@ def _parse_candidates(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> 
         groups = {region: _object(group, region, nullable=False) for region, group in payload.items()}
     latest_ts = None
     for region_code, group in groups.items():
+        by_ballot: dict[int, str] = {}
         for candidate_id, entry in group.items():
             if not is_entry(entry):
                 raise StructuralError("unknown_shape", f"candidate {region_code}/{candidate_id} has no nama")
             ts = _text(entry.get("ts"), f"{candidate_id}.ts")
             latest_ts = max(filter(None, (latest_ts, ts)), default=None)
+            ballot = _count(entry.get("nomor_urut"), f"{candidate_id}.nomor_urut")
+            if ballot is not None and by_ballot.setdefault(ballot, candidate_id) != candidate_id:
+                # Counts name candidates by ballot number: two under one number cannot be told apart.
+                where = f"region {region_code}" if region_code else "the master"
+                raise StructuralError("duplicate_ballot_number", f"{where}: candidates {by_ballot[ballot]} and {candidate_id} both have nomor_urut {ballot}")
             rows.candidates.append(
                 {"version_id": vid, "region_code": region_code, "candidate_id": candidate_id,
                  "name": _text(entry.get("nama"), f"{candidate_id}.nama"),

@@ -15,9 +15,12 @@ import pandera.polars as pa
 from pandera.polars import PolarsData
 import polars as pl
 
-from flows.sources.counts import ROW_SCHEMA, VOTE_SCHEMA, CountTable
+from schemas.raw import MAX_NODE_COUNT
 
-CODE = r"^(\d{2}|\d{4}|\d{6}|\d{10}|\d{13})$"
+from schemas.rows import ROW_SCHEMA, VOTE_SCHEMA, CountTable
+
+# [0-9], not \d (which also matches Arabic-Indic digits); counts bounded as in schemas/raw.py.
+CODE = r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{10}|[0-9]{13})$"
 LEVELS = ["provinsi", "kabkota", "kecamatan", "kelurahan", "tps"]
 EXAMPLES = 3
 
@@ -44,9 +47,9 @@ class _CountRow(pa.DataFrameModel):
     is_total: bool = pa.Field(description="The recap's total row (its code contains every other row's code).")
     submitted_at: Optional[Annotated[pl.Datetime, "us", None]] = pa.Field(nullable=True, description="When the row was submitted or reported, as the file says.")
     witness_id: Optional[str] = pa.Field(nullable=True, description="Witness (saksi) who submitted the row.")
-    suara_sah: Optional[int] = pa.Field(nullable=True, ge=0, description="Valid votes as the file gives them; null = not given.")
-    suara_tidak_sah: Optional[int] = pa.Field(nullable=True, ge=0, description="Invalid votes; null = not given.")
-    dpt: Optional[int] = pa.Field(nullable=True, ge=0, description="Registered voters (DPT); null = not given.")
+    suara_sah: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_NODE_COUNT, description="Valid votes as the file gives them; null = not given.")
+    suara_tidak_sah: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_NODE_COUNT, description="Invalid votes; null = not given.")
+    dpt: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_NODE_COUNT, description="Registered voters (DPT); null = not given.")
     source_note: Optional[str] = pa.Field(nullable=True, description="The file's own note on where the row comes from (sumber).")
 
 
@@ -79,7 +82,7 @@ class CountVote(pa.DataFrameModel):
     version_id: str = pa.Field(description="The file version.")
     row_number: int = pa.Field(ge=2, description="The row (raw_count_rows.row_number).")
     nomor_urut: int = pa.Field(ge=1, le=99, description="Ballot number of the candidate (pair), from the column header or the candidate cell.")
-    votes: int = pa.Field(ge=0, description="Votes for the candidate in the row.")
+    votes: int = pa.Field(ge=0, le=MAX_NODE_COUNT, description="Votes for the candidate in the row.")
     column_name: str = pa.Field(description="The header the number was read from (names beside numbers, e.g. isran_hadi_01).")
 
 

@@ -13,7 +13,7 @@ import polars as pl
 
 LEVELS = ["nasional", "provinsi", "kabkota", "kecamatan", "kelurahan", "tps"]
 SOURCE_KINDS = ["node", "parent_table", "tps_rollup"]
-CODE = r"^(0|\d{2}|\d{4}|\d{6}|\d{10}|\d{13})$"
+CODE = r"^(0|[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{10}|[0-9]{13})$"
 SEVERITIES = ["error", "warning", "info"]
 RULE_CATEGORIES = ["arithmetic", "plausibility", "withheld", "rollup", "psu", "reference"]
 COMPLETENESS = ["complete", "chart_only", "admin_only", "empty"]
@@ -39,9 +39,9 @@ class ProvinceTotals(_Flagged, _Provenance):
 
     election: str = pa.Field(description="Election id, e.g. pilkada2024, pemilu2024.")
     contest: str = pa.Field(isin=["ppwp", "pkwkp"], description="Contest decided province-wide (pkwkp) or nationally (ppwp).")
-    province_code: str = pa.Field(str_matches=r"^\d{2}$", description="2-digit province code.")
+    province_code: str = pa.Field(str_matches=r"^[0-9]{2}$", description="2-digit province code.")
     province_name: Optional[str] = pa.Field(nullable=True, description="Province name from the mirror's region list, else the built-in list.")
-    candidate_id: str = pa.Field(str_matches=r"^\d+$", description="SIREKAP candidate id (not the ballot number).")
+    candidate_id: str = pa.Field(str_matches=r"^[0-9]+$", description="SIREKAP candidate id (not the ballot number).")
     nomor_urut: Optional[int] = pa.Field(nullable=True, ge=1, description="Ballot number, from the candidate master (null if no master was loaded).")
     candidate_name: str = pa.Field(description="Candidate (pair) name; 'candidate <id>' without a master.")
     votes: Optional[int] = pa.Field(nullable=True, ge=0, description="Votes as published; null = no data (never zero).")
@@ -60,7 +60,7 @@ class RegionWinners(_Flagged, _Provenance):
     election: str = pa.Field(description="Election id.")
     contest: str = pa.Field(description="Contest; pkwkk (regent/mayor) is one race per kab/kota.")
     level: str = pa.Field(isin=LEVELS, description="Region level: provinsi, kabkota, kecamatan, kelurahan, tps (nasional for ppwp's country node).")
-    region_code: str = pa.Field(str_matches=r"^(0|\d{2}|\d{4}|\d{6}|\d{10}|\d{13})$", description="Region code (0 = the nation).")
+    region_code: str = pa.Field(str_matches=r"^(0|[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{10}|[0-9]{13})$", description="Region code (0 = the nation).")
     region_name: Optional[str] = pa.Field(nullable=True, description="Region name from the loaded region lists ('TPS 001' for a TPS); null if no list names it.")
     parent_code: Optional[str] = pa.Field(nullable=True, description="Code of the region one level up ('0' for a province).")
     race_code: str = pa.Field(description="The race the region belongs to: '0' national, the province for pkwkp, the kab/kota for pkwkk.")
@@ -120,11 +120,11 @@ class TpsStatus(_Snapshot):
 
     election: str = pa.Field(description="Election id.")
     contest: str = pa.Field(description="Contest.")
-    tps_code: str = pa.Field(str_matches=r"^\d{13}$", description="13-digit TPS code (kelurahan code + TPS number).")
-    kelurahan_code: str = pa.Field(str_matches=r"^\d{10}$", description="Kelurahan/desa of the TPS.")
-    kecamatan_code: str = pa.Field(str_matches=r"^\d{6}$", description="Kecamatan of the TPS.")
-    kabkota_code: str = pa.Field(str_matches=r"^\d{4}$", description="Kabupaten/kota of the TPS.")
-    province_code: str = pa.Field(str_matches=r"^\d{2}$", description="Province of the TPS.")
+    tps_code: str = pa.Field(str_matches=r"^[0-9]{13}$", description="13-digit TPS code (kelurahan code + TPS number).")
+    kelurahan_code: str = pa.Field(str_matches=r"^[0-9]{10}$", description="Kelurahan/desa of the TPS.")
+    kecamatan_code: str = pa.Field(str_matches=r"^[0-9]{6}$", description="Kecamatan of the TPS.")
+    kabkota_code: str = pa.Field(str_matches=r"^[0-9]{4}$", description="Kabupaten/kota of the TPS.")
+    province_code: str = pa.Field(str_matches=r"^[0-9]{2}$", description="Province of the TPS.")
     completeness: str = pa.Field(isin=COMPLETENESS, description="Blocks in the reported version: complete (chart and administrasi), chart_only, admin_only, empty (neither). A withheld chart counts as missing.")
     status: str = pa.Field(isin=TPS_STATUSES, description="flagged (breaks an error- or warning-level rule), else empty, incomplete (one block missing) or valid.")
     rules_broken: Annotated[pl.List, pl.Utf8] = pa.Field(description="Every enabled rule the TPS breaks, any severity (details in anomalies).")
@@ -213,7 +213,7 @@ class CorrectionsSummary(pa.DataFrameModel):
 
     election: str = pa.Field(description="Election id.")
     contest: str = pa.Field(description="Contest.")
-    kabkota_code: str = pa.Field(str_matches=r"^\d{4}$", description="Kab/kota code the changed nodes are in.")
+    kabkota_code: str = pa.Field(str_matches=r"^[0-9]{4}$", description="Kab/kota code the changed nodes are in.")
     change_kind: str = pa.Field(isin=["new", "reported", "changed", "vanished", "withheld"], description="As in corrections.")
     nodes: int = pa.Field(ge=0, description="Nodes (any level at or below the kab/kota) with this change.")
     tps: int = pa.Field(ge=0, description="Of them, TPS.")
@@ -228,7 +228,7 @@ class CorrectionsSummary(pa.DataFrameModel):
 SOURCES = ["internal", "sirekap", "official"]
 RECONCILIATION_STATUSES = ["match", "mismatch", "missing_internal", "missing_official", "missing_sirekap", "partial"]
 PAIR_STATUSES = ["match", "mismatch", "partial"]
-CODE = r"^(0|\d{2}|\d{4}|\d{6}|\d{10}|\d{13})$"
+CODE = r"^(0|[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{10}|[0-9]{13})$"
 
 
 class Reconciliation(pa.DataFrameModel):
@@ -272,10 +272,10 @@ class TpsReconciliation(pa.DataFrameModel):
     election: str = pa.Field(description="Election id.")
     contest: str = pa.Field(description="Contest.")
     race_code: str = pa.Field(description="The race the TPS belongs to.")
-    kabkota_code: str = pa.Field(str_matches=r"^\d{4}$", description="The TPS's kab/kota.")
-    kecamatan_code: str = pa.Field(str_matches=r"^\d{6}$", description="The TPS's kecamatan.")
-    kelurahan_code: str = pa.Field(str_matches=r"^\d{10}$", description="The TPS's kelurahan/desa.")
-    tps_code: str = pa.Field(str_matches=r"^\d{13}$", description="TPS code (kelurahan code + 3-digit TPS number).")
+    kabkota_code: str = pa.Field(str_matches=r"^[0-9]{4}$", description="The TPS's kab/kota.")
+    kecamatan_code: str = pa.Field(str_matches=r"^[0-9]{6}$", description="The TPS's kecamatan.")
+    kelurahan_code: str = pa.Field(str_matches=r"^[0-9]{10}$", description="The TPS's kelurahan/desa.")
+    tps_code: str = pa.Field(str_matches=r"^[0-9]{13}$", description="TPS code (kelurahan code + 3-digit TPS number).")
     nomor_urut: Optional[int] = pa.Field(nullable=True, ge=1, description="Ballot number.")
     candidate_id: Optional[str] = pa.Field(nullable=True, description="SIREKAP candidate id (null if no master maps the ballot number).")
     candidate_name: str = pa.Field(description="Candidate (pair) name.")

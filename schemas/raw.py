@@ -13,10 +13,18 @@ from typing import Annotated, Optional
 import pandera.polars as pa
 import polars as pl
 
-from flows.sirekap import ADMIN_FIELDS, Rows
+from schemas.rows import ADMIN_FIELDS, Rows
 
-CODE = r"^(0|\d{2}|\d{4}|\d{6}|\d{10}|\d{13})$"
-DIGITS = r"^\d+$"
+# [0-9], not \d: a Unicode-aware \d also matches Arabic-Indic and other digits no code uses.
+CODE = r"^(0|[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{10}|[0-9]{13})$"
+DIGITS = r"^[0-9]+$"
+# Bounds on what a count can possibly be, far above any real figure: a TPS serves at most a few
+# hundred voters, so 10^6 at a TPS; no region has more voters than the nation's DPT (about 205
+# million in 2024), and no node more TPS than the nation (about 823,000). A document beyond them
+# is misread or hostile, and sums of bounded counts cannot overflow the warehouse's integers.
+MAX_TPS_COUNT = 1_000_000
+MAX_NODE_COUNT = 205_000_000
+MAX_TPS_UNDER_NODE = 1_000_000
 
 
 class RawDocument(pa.DataFrameModel):
@@ -43,8 +51,8 @@ class RawNode(pa.DataFrameModel):
     status_adm: Optional[bool] = pa.Field(nullable=True, description="TPS: publisher says the administration block is in.")
     has_chart: bool = pa.Field(description="The node published candidate counts (false = no data, not zero).")
     has_admin: bool = pa.Field(description="TPS: the administrasi block is present.")
-    progress_total: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS under this node (1 for a TPS).")
-    progress_reported: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS under this node that reported (a TPS: 1 if it has a chart).")
+    progress_total: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_UNDER_NODE, description="TPS under this node (1 for a TPS).")
+    progress_reported: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_UNDER_NODE, description="TPS under this node that reported (a TPS: 1 if it has a chart).")
     images: Optional[Annotated[pl.List, pl.Utf8]] = pa.Field(nullable=True, description="TPS: URLs of the C.HASIL form photos (null slots kept).")
 
 
@@ -53,7 +61,13 @@ class RawNodeVote(pa.DataFrameModel):
 
     version_id: str = pa.Field(description="The node version.")
     candidate_id: str = pa.Field(str_matches=DIGITS, description="SIREKAP candidate id (not the ballot number).")
-    votes: int = pa.Field(ge=0, description="Votes for the candidate in this node's own chart.")
+    votes: int = pa.Field(ge=0, le=MAX_NODE_COUNT, description="Votes for the candidate in this node's own chart.")
+
+
+class RawTpsVote(RawNodeVote):
+    """raw_node_votes of TPS nodes: the same rows, bounded by what one TPS can count."""
+
+    votes: int = pa.Field(ge=0, le=MAX_TPS_COUNT, description="Votes for the candidate at the TPS.")
 
 
 class RawChildRow(pa.DataFrameModel):
@@ -63,8 +77,8 @@ class RawChildRow(pa.DataFrameModel):
     child_code: str = pa.Field(str_matches=CODE, description="The child region's code.")
     status_progress: Optional[bool] = pa.Field(nullable=True, description="false = the child has no data yet (its counts are not zeros).")
     psu: Optional[str] = pa.Field(nullable=True, description="Re-vote marker of the child row.")
-    progress_total: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS under the child (Pilkada rows only).")
-    progress_reported: Optional[int] = pa.Field(nullable=True, ge=0, description="TPS under the child that reported (Pilkada rows only).")
+    progress_total: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_UNDER_NODE, description="TPS under the child (Pilkada rows only).")
+    progress_reported: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_UNDER_NODE, description="TPS under the child that reported (Pilkada rows only).")
     has_votes: bool = pa.Field(description="The row carries candidate counts.")
 
 
@@ -74,31 +88,31 @@ class RawChildVote(pa.DataFrameModel):
     version_id: str = pa.Field(description="The parent node version.")
     child_code: str = pa.Field(str_matches=CODE, description="The child region's code.")
     candidate_id: str = pa.Field(str_matches=DIGITS, description="SIREKAP candidate id.")
-    votes: int = pa.Field(ge=0, description="Votes for the candidate in the child, as the parent's table states.")
+    votes: int = pa.Field(ge=0, le=MAX_NODE_COUNT, description="Votes for the candidate in the child, as the parent's table states.")
 
 
 class RawTpsAdmin(pa.DataFrameModel):
     """raw_tps_admin: one row per TPS node version with an administrasi block (C.HASIL page 1)."""
 
     version_id: str = pa.Field(unique=True, description="The TPS node version.")
-    suara_sah: Optional[int] = pa.Field(nullable=True, ge=0, description="Valid votes.")
-    suara_tidak_sah: Optional[int] = pa.Field(nullable=True, ge=0, description="Invalid votes.")
-    suara_total: Optional[int] = pa.Field(nullable=True, ge=0, description="Ballots cast (valid + invalid).")
-    pemilih_dpt_j: Optional[int] = pa.Field(nullable=True, ge=0, description="Registered voters (DPT), total; _l male, _p female below.")
-    pemilih_dpt_l: Optional[int] = pa.Field(nullable=True, ge=0)
-    pemilih_dpt_p: Optional[int] = pa.Field(nullable=True, ge=0)
-    pengguna_dpt_j: Optional[int] = pa.Field(nullable=True, ge=0, description="Voters from the DPT who voted.")
-    pengguna_dpt_l: Optional[int] = pa.Field(nullable=True, ge=0)
-    pengguna_dpt_p: Optional[int] = pa.Field(nullable=True, ge=0)
-    pengguna_dptb_j: Optional[int] = pa.Field(nullable=True, ge=0, description="Voters moved in (DPTb) who voted.")
-    pengguna_dptb_l: Optional[int] = pa.Field(nullable=True, ge=0)
-    pengguna_dptb_p: Optional[int] = pa.Field(nullable=True, ge=0)
-    pengguna_non_dpt_j: Optional[int] = pa.Field(nullable=True, ge=0, description="Voters not on a list (DPK) who voted.")
-    pengguna_non_dpt_l: Optional[int] = pa.Field(nullable=True, ge=0)
-    pengguna_non_dpt_p: Optional[int] = pa.Field(nullable=True, ge=0)
-    pengguna_total_j: Optional[int] = pa.Field(nullable=True, ge=0, description="All voters who voted.")
-    pengguna_total_l: Optional[int] = pa.Field(nullable=True, ge=0)
-    pengguna_total_p: Optional[int] = pa.Field(nullable=True, ge=0)
+    suara_sah: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT, description="Valid votes.")
+    suara_tidak_sah: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT, description="Invalid votes.")
+    suara_total: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT, description="Ballots cast (valid + invalid).")
+    pemilih_dpt_j: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT, description="Registered voters (DPT), total; _l male, _p female below.")
+    pemilih_dpt_l: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT)
+    pemilih_dpt_p: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT)
+    pengguna_dpt_j: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT, description="Voters from the DPT who voted.")
+    pengguna_dpt_l: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT)
+    pengguna_dpt_p: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT)
+    pengguna_dptb_j: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT, description="Voters moved in (DPTb) who voted.")
+    pengguna_dptb_l: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT)
+    pengguna_dptb_p: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT)
+    pengguna_non_dpt_j: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT, description="Voters not on a list (DPK) who voted.")
+    pengguna_non_dpt_l: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT)
+    pengguna_non_dpt_p: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT)
+    pengguna_total_j: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT, description="All voters who voted.")
+    pengguna_total_l: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT)
+    pengguna_total_p: Optional[int] = pa.Field(nullable=True, ge=0, le=MAX_TPS_COUNT)
 
 
 class RawCandidate(pa.DataFrameModel):
@@ -153,8 +167,11 @@ def validate_rows(rows: Rows) -> ValidatedBatch:
     every row of any document that broke a contract."""
     frames = to_frames(rows)
     rejected: dict[str, list[tuple[str, str]]] = {}
-    for table, (_, model, _) in RAW_TABLES.items():
-        frame = frames[table]
+    tps_versions = frames["raw_nodes"].filter(pl.col("level") == "tps").select("version_id")
+    checks = [(table, model, frames[table]) for table, (_, model, _) in RAW_TABLES.items()]
+    # A TPS's votes have a tighter bound than an aggregate's: checked on the TPS rows alone.
+    checks.append(("raw_node_votes", RawTpsVote, frames["raw_node_votes"].join(tps_versions, on="version_id", how="semi")))
+    for table, model, frame in checks:
         try:
             model.validate(frame, lazy=True)
         except pa.errors.SchemaErrors as err:

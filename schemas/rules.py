@@ -10,6 +10,7 @@ and the key, instead of silently switching a rule off.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass
@@ -141,5 +142,8 @@ def _thresholds(where: str, table: object, names: tuple[str, ...]) -> dict[str, 
         value = table[name]
         if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value < 0:
             raise RulesError(f"{where}.thresholds.{name}: {value!r} is not a number >= 0")
+        # inf is a float TOML accepts: it bounds nothing and breaks the SQL's arithmetic.
+        if not math.isfinite(value):
+            raise RulesError(f"{where}.thresholds.{name}: {value!r} is not a finite number")
         values[name] = float(value)
     return values

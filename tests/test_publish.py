@@ -229,6 +229,23 @@ def api_env(prefect_server) -> dict[str, str]:
     return os.environ | {"PREFECT_API_URL": PREFECT_API_URL.value()}
 
 
+def test_a_failed_run_says_why_in_one_line_and_keeps_the_published_snapshot(api_env, published, tmp_path: Path) -> None:
+    warehouse = copy_lake(published["1015"], tmp_path / "w")
+    # A source with no document in it fails the run (a bad document would only be quarantined).
+    (tmp_path / "bad").mkdir()
+    failed = subprocess.run([sys.executable, "-m", "flows", "run", "--warehouse", str(warehouse), "--sirekap", str(tmp_path / "bad")],
+                            env=api_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=180)  # fmt: skip
+    out = failed.stdout
+    assert failed.returncode == 1 and "no SIREKAP document" in out
+    # One line says why, in a real terminal: not Prefect's log of the exception with its traceback.
+    assert [line for line in out.splitlines() if line.strip()] == [line for line in out.splitlines() if line.startswith("Error: ")]
+    assert "Traceback" not in out
+
+    assert query(warehouse, GOVERNOR) == AT_1015
+    (status, error), = query(warehouse, "select status, error from runs order by started_at desc limit 1")
+    assert status == "failed" and "no SIREKAP document" in error
+
+
 def test_a_run_killed_during_its_crawl_changes_nothing_published(api_env, published, tmp_path: Path) -> None:
     from flows.sources.demo import generate_mirror
     from tests.shared import mini_race

@@ -265,9 +265,11 @@ def test_a_node_seen_only_withheld_has_no_counts_rather_than_zeros(tmp_path: Pat
     _, late = withheld_snapshots(tmp_path)
     con = load_runs(tmp_path / "w.duckdb", [[late]])
     assert ("64", "withheld_counts") in findings(con)
-    # Nothing says what the province has: its totals are no data, not 0 : 0.
-    assert rows(con, "select count(*) from province_totals where votes = 0") == [(0,)]
-    assert rows(con, "select votes, completeness, status from tps_status") == [(None, "empty", "flagged")]
+    # The province's own withheld file says nothing: what it has is its one TPS's real zero.
+    assert rows(con, "select distinct source_kind, votes, tps_reported from province_totals") == [("tps_rollup", 0, 1)]
+    # A TPS publishes no progress of its own: its first chart of zeros is a real zero, not withheld.
+    assert ("6401012001001", "withheld_counts") not in findings(con)
+    assert rows(con, "select votes, completeness, status from tps_status") == [(0, "chart_only", "incomplete")]
     con.close()
 
 

@@ -76,6 +76,11 @@ class _Knowledge:
 
     def race_of(self, path: str, codes: list[str], config: ColumnConfig, election_year: int) -> tuple[str, str]:
         if config.election and config.contest:
+            if (config.election, config.contest) not in self.node_codes:
+                # Loaded under a race that exists nowhere, its numbers would reconcile with nothing.
+                loaded = ", ".join(f"{e}/{c}" for e, c in sorted(self.node_codes)) or "none: no SIREKAP data is loaded"
+                raise CountFileError(path, "unknown_race", f"--columns names the race {config.election}/{config.contest}, which no loaded SIREKAP data has; "
+                                                           f"the loaded races are {loaded}")  # fmt: skip
             return config.election, config.contest
         fits = []
         for (election, contest), known in sorted(self.node_codes.items()):

@@ -46,7 +46,7 @@ from typing import Any
 import httpx
 import orjson
 
-from flows.sirekap import LEVEL_BY_CODE_LENGTH, StructuralError, canonical_hash, child_rows
+from flows.sirekap import LEVEL_BY_CODE_LENGTH, StructuralError, canonical_hash, child_rows, is_code
 from flows.sources.archive import (
     FAILED,
     NOT_FOUND,
@@ -98,7 +98,7 @@ class Target:
             raise ValueError(f"election {self.election!r} must look like pilkada2024 or pemilu2024")
         if not re.fullmatch(r"[a-z]+", self.contest):
             raise ValueError(f"contest {self.contest!r} must be a SIREKAP contest such as pkwkp, pkwkk, ppwp")
-        if not (self.region == "0" or (self.region.isdigit() and len(self.region) in CODE_LENGTHS[:-1])):
+        if not (self.region == "0" or (is_code(self.region) and len(self.region) in CODE_LENGTHS[:-1])):
             raise ValueError(f"region {self.region!r} must be 0 (national) or a 2, 4, 6 or 10-digit region code")
         if not self.base_url.startswith(("http://", "https://")):
             raise ValueError(f"API base URL {self.base_url!r} must start with http:// or https://")
@@ -485,7 +485,7 @@ def _listed_codes(payload: Any, parent: str) -> list[str]:
     codes = []
     for item in payload if isinstance(payload, list) else []:
         code = item.get("kode") if isinstance(item, dict) else None
-        if isinstance(code, str) and code.isdigit() and code.startswith(prefix) and len(code) in CODE_LENGTHS and len(code) > len(prefix):
+        if isinstance(code, str) and is_code(code) and code.startswith(prefix) and len(code) in CODE_LENGTHS and len(code) > len(prefix):
             codes.append(code)
     return sorted(set(codes))
 

@@ -22,10 +22,13 @@ import hashlib
 import io
 import re
 import tomllib
-from dataclasses import dataclass, field
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
+
+from schemas.rows import ROW_SCHEMA, VOTE_SCHEMA, CountTable  # noqa: F401  (the shapes a count reader fills)
 
 DEFAULT_COLUMNS = Path(__file__).with_name("count_columns.toml")
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
@@ -34,19 +37,13 @@ COUNT_FIELDS = ("suara_sah", "suara_tidak_sah", "dpt")
 TEXT_FIELDS = ("name", "witness_id", "source_note")
 UNKNOWN_CELLS = {"", "-", "–", "—"}
 # Whole numbers as spreadsheets write them: 214374, 214.374 or 214,374 (thousands), 214374.0 (a float cell).
-_WHOLE = re.compile(r"^-?(?:\d+|\d{1,3}(?:[.,\s]\d{3})+)(?:\.0+)?$")
+_WHOLE = re.compile(r"^-?(?:[0-9]+|[0-9]{1,3}(?:[.,\s][0-9]{3})+)(?:\.0+)?$")
 _BALLOT = re.compile(r"(?i)^(?:paslon|calon|pasangan|no\.?|nomor|nomor urut|no urut|#)?\s*0*([1-9][0-9]?)$")
 _TOTAL_NAMES = re.compile(r"(?i)^(?:jumlah|total)\b")
 _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
                      "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y")  # fmt: skip
 EXAMPLES = 3
 
-ROW_SCHEMA = {
-    "row_number": pl.Int64, "code": pl.Utf8, "level": pl.Utf8, "name": pl.Utf8, "is_total": pl.Boolean,
-    "submitted_at": pl.Datetime("us"), "witness_id": pl.Utf8, "suara_sah": pl.Int64, "suara_tidak_sah": pl.Int64,
-    "dpt": pl.Int64, "source_note": pl.Utf8,
-}  # fmt: skip
-VOTE_SCHEMA = {"row_number": pl.Int64, "nomor_urut": pl.Int64, "votes": pl.Int64, "column_name": pl.Utf8}
 
 
 class CountFileError(ValueError):
@@ -74,28 +71,40 @@ class ColumnConfig:
 
     @classmethod
     def load(cls, override: Path | None = None) -> "ColumnConfig":
+        """The default mapping, with `override`'s keys replacing its lists. Every key of the
+        override is checked here (types, race names, regular expressions and their capture
+        group), so a bad configuration stops a run before anything is read, naming file and key."""
         config = tomllib.loads(DEFAULT_COLUMNS.read_text())
         if override is not None:
             try:
                 mine = tomllib.loads(Path(override).read_text())
-            except (OSError, tomllib.TOMLDecodeError) as exc:
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
                 raise ValueError(f"column configuration {override}: {exc}") from exc
             unknown = set(mine) - {"election", "contest", "fields", "candidates", "ignore"}
             if unknown:
                 raise ValueError(f"column configuration {override}: unknown keys {sorted(unknown)}")
-            for key in ("election", "contest"):
+            for key, shape in (("election", _ELECTION_ID), ("contest", _CONTEST)):
                 if key in mine:
+                    if not isinstance(mine[key], str) or not shape.match(mine[key]):
+                        raise ValueError(f"column configuration {override}: {key} = {mine[key]!r} is not {_RACE_PART_MEANING[key]}")
                     config[key] = mine[key]
             for section in ("fields", "candidates", "ignore"):
-                unknown = set(mine.get(section, {})) - set(config[section])
+                given = mine.get(section, {})
+                if not isinstance(given, dict):
+                    raise ValueError(f"column configuration {override}: {section} must be a table ([{section}])")
+                unknown = set(given) - set(config[section])
                 if unknown:
                     raise ValueError(f"column configuration {override}: unknown keys in [{section}]: {sorted(unknown)}")
-                config[section].update(mine.get(section, {}))
+                for key, value in given.items():
+                    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                        raise ValueError(f"column configuration {override}: {section}.{key} must be a list of strings")
+                config[section].update(given)
+        where = override or DEFAULT_COLUMNS
         return cls(
             fields={name: tuple(normalise(h) for h in headers) for name, headers in config["fields"].items()},
-            candidate_patterns=tuple(re.compile(p) for p in config["candidates"]["patterns"]),
+            candidate_patterns=_patterns(where, "candidates.patterns", config["candidates"]["patterns"], groups=1),
             ignore_names=frozenset(normalise(h) for h in config["ignore"]["names"]),
-            ignore_patterns=tuple(re.compile(p) for p in config["ignore"]["patterns"]),
+            ignore_patterns=_patterns(where, "ignore.patterns", config["ignore"]["patterns"], groups=0),
             election=config.get("election"),
             contest=config.get("contest"),
         )
@@ -112,18 +121,25 @@ class ColumnConfig:
         return f"{listed}; candidate columns like suara_paslon_01, paslon_02, isran_hadi_01 (one per ballot number)"
 
 
-@dataclass
-class CountTable:
-    """A count file, read and typed: one row per data row, one vote per row x ballot number with a number."""
+_ELECTION_ID = re.compile(r"^(?:pemilu|pilkada)[0-9]{4}$")
+_CONTEST = re.compile(r"^[a-z]+$")
+_RACE_PART_MEANING = {"election": "an election id like pilkada2024", "contest": "a contest like pkwkp"}
 
-    kind: str  # internal | official
-    source_file: str
-    content_hash: str
-    file_format: str
-    columns: dict[str, str]  # original header -> what it was read as
-    rows: pl.DataFrame  # ROW_SCHEMA
-    votes: pl.DataFrame  # VOTE_SCHEMA; an unknown cell has no row here (never a 0)
-    ballot_labels: dict[int, str] = field(default_factory=dict)  # ballot number -> header it came from
+
+def _patterns(path: Path, key: str, patterns: list[str], groups: int) -> tuple[re.Pattern, ...]:
+    """Compile a configuration's regular expressions; a candidate pattern must capture the ballot number."""
+    compiled = []
+    for i, pattern in enumerate(patterns):
+        try:
+            regex = re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"column configuration {path}: {key}[{i}] = {pattern!r} is not a regular expression: {exc}") from exc
+        if regex.groups < groups:
+            raise ValueError(f"column configuration {path}: {key}[{i}] = {pattern!r} has no capture group: its first group must capture the ballot number")
+        compiled.append(regex)
+    return tuple(compiled)
+
+
 
 
 def normalise(header: str) -> str:
@@ -145,6 +161,8 @@ def read_cells(path: Path) -> tuple[pl.DataFrame, str, bytes]:
         data = path.read_bytes()
     except OSError as exc:
         raise CountFileError(path, "unreadable", f"cannot read: {exc}") from exc
+    if fmt == "xlsx":
+        _refuse_uncalculated_formulas(path, data)
     try:
         if fmt == "csv":
             text = data.decode("utf-8-sig")
@@ -164,6 +182,40 @@ def read_cells(path: Path) -> tuple[pl.DataFrame, str, bytes]:
     # Trailing blank rows are common in spreadsheets; they hold nothing.
     frame = frame.with_row_index("row_number", offset=2).filter(~pl.all_horizontal(pl.exclude("row_number").is_null() | (pl.exclude("row_number") == "")))
     return frame.with_columns(pl.col("row_number").cast(pl.Int64)), fmt, data
+
+
+_SHEET = re.compile(rb'<sheet\b[^>]*?\br:id="([^"]+)"')
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
+_CELL_REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+_CACHED_VALUE = re.compile(rb"<v>[^<]+</v>")
+
+
+def _refuse_uncalculated_formulas(path: Path, data: bytes) -> None:
+    """A formula cell of the first sheet without a saved result reads as empty, and workbooks
+    written by a program that never calculated them (`fullCalcOnLoad`) carry 0 as the result:
+    either way the number the formula stands for is not in the file, so the file is refused
+    rather than read as unknown or 0."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as book:
+            workbook = book.read("xl/workbook.xml")
+            rels = book.read("xl/_rels/workbook.xml.rels")
+            first = _SHEET.search(workbook)
+            target = first and re.search(rb'Id="' + re.escape(first.group(1)) + rb'"[^>]*?Target="([^"]+)"', rels)
+            if not target:
+                return  # not the layout this check knows: the reader says what is wrong
+            sheet = book.read("xl/" + target.group(1).decode().removeprefix("/xl/").removeprefix("xl/"))
+    except (zipfile.BadZipFile, KeyError):
+        return
+    never_calculated = re.search(rb'fullCalcOnLoad="(?:1|true)"', workbook) is not None
+    for cell in _CELL.finditer(sheet):
+        inner = cell.group(2) or b""
+        if b"<f" in inner and (never_calculated or not _CACHED_VALUE.search(inner)):
+            ref = _CELL_REF.search(cell.group(1))
+            where = ref.group(1).decode() if ref else "?"
+            why = "whose saved result was never calculated (the workbook asks to be calculated when opened)" if never_calculated else "with no saved result"
+            raise CountFileError(path, "formula_without_value", f"cell {where} holds a formula {why}: open and save the file in a "
+                                                               "spreadsheet program (or type the number) so the value is in the file",
+                                 locator=f"cell {where}")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -237,7 +289,14 @@ def parse_whole(path: Path, cells: pl.DataFrame, column: str, what: str) -> pl.S
                              + (f" and {bad.height - EXAMPLES} more" if bad.height > EXAMPLES else "") + "; an unknown count must be left empty",  # fmt: skip
                              locator=f"column {column}, row {bad['row_number'][0]}")
     digits = text.str.replace(r"\.0+$", "").str.replace_all(r"[.,]", "")
-    return pl.select(pl.when(unknown).then(None).otherwise(digits).cast(pl.Int64, strict=False).alias(column)).to_series()
+    counts = pl.select(pl.when(unknown).then(None).otherwise(digits).cast(pl.Int64, strict=False).alias(column)).to_series()
+    # A whole number past 64-bit integers would become "unknown" silently: say which cell it is.
+    overflow = cells.filter(~unknown & counts.is_null())
+    if overflow.height:
+        r = overflow.select("row_number", column).row(0)
+        raise CountFileError(path, "not_a_count", f"column {column!r} ({what}) row {r[0]}: {r[1]!r} is beyond any possible count (and past 64-bit integers)",
+                             locator=f"column {column}, row {r[0]}")  # fmt: skip
+    return counts
 
 
 def parse_codes(path: Path, cells: pl.DataFrame, column: str) -> pl.Series:

@@ -110,7 +110,8 @@ staked as (
         greatest(coalesce(race_discrepancy.votes, 0), coalesce(tps_discrepancy.votes, 0)) as discrepancy_votes,
         coalesce(tps_discrepancy.tps_mismatched, 0) as tps_mismatched,
         cast(case when per_source.sirekap_tps_reported > 0
-            then round(per_source.sirekap_valid_votes * (per_source.sirekap_tps_total - per_source.sirekap_tps_reported) / per_source.sirekap_tps_reported)
+            -- The product in HUGEINT: votes x TPS can pass BIGINT before the division brings it back.
+            then round(cast(per_source.sirekap_valid_votes as hugeint) * (per_source.sirekap_tps_total - per_source.sirekap_tps_reported) / per_source.sirekap_tps_reported)
         end as bigint) as unreported_votes,
         flagged.votes as flagged_votes,
         least(per_source.internal_margin_votes, per_source.sirekap_margin_votes, per_source.official_margin_votes) as margin_votes

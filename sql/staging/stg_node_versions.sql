@@ -3,8 +3,10 @@
 -- observation, like stg_latest_documents. The withheld decision lives here, in staging, because
 -- stg_latest_documents must skip withheld versions to keep the earlier numbers reported:
 -- a version is withheld when every candidate count in it (chart and table rows) is 0 while its
--- progress shows reported TPS, or while an earlier version of the node had votes
--- (SIREKAP Pilkada, 28 Nov 2024). Rule withheld_counts in the rule pack; disabled, nothing is.
+-- published progress shows reported TPS (an aggregate node: a TPS publishes no progress of its
+-- own, rekap's 1-of-1 says only that it has a chart), or while an earlier version of the node had
+-- votes (SIREKAP Pilkada, 28 Nov 2024). A TPS whose first chart is all zeros is a real zero and
+-- stays in every total. Rule withheld_counts in the rule pack; disabled, nothing is.
 with documents as (
     select * from raw_documents where kind = 'node'
 ),
@@ -135,7 +137,7 @@ final as (
         coalesce(
             sequenced.candidate_counts > 0
             and sequenced.vote_sum = 0
-            and (coalesce(sequenced.progress_reported, 0) > 0 or sequenced.earlier_had_votes)
+            and ((sequenced.node_type = 'aggregate' and coalesce(sequenced.progress_reported, 0) > 0) or sequenced.earlier_had_votes)
             and (select rules.enabled from rules where rules.rule_id = 'withheld_counts'),
             false
         ) as withheld,
