@@ -464,7 +464,8 @@ def test_an_all_zero_tps_stays_in_every_total(tmp_path: Path) -> None:
 def test_outcome_risk_arithmetic_cannot_overflow(tmp_path: Path) -> None:
     """The unpublished-votes estimate multiplies votes by TPS: 10^13 x 10^6 passes BIGINT before the
     division brings it back to 10^13. Contracts keep real input far below; the model must not depend on it."""
-    con = load_and_build(tmp_path / "w.duckdb", mirror(tmp_path, BASELINE))
+    load_and_build(tmp_path / "w.duckdb", mirror(tmp_path, BASELINE)).close()
+    con = connect(tmp_path / "w.duckdb")  # read-write: the test breaks the loaded rows on purpose
     province = "select version_id from raw_documents where kind = 'node' and code = '64'"
     con.execute(f"update raw_node_votes set votes = 5 * 10^12 where version_id in ({province})")
     con.execute(f"update raw_nodes set progress_total = 2000000, progress_reported = 1000000 where version_id in ({province})")
