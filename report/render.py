@@ -332,8 +332,13 @@ def write_csv(con, out_dir: Path) -> list[Path]:
     return written
 
 
-def write_report(con, fmt: str, out_dir: Path, warehouse: str = "") -> list[Path]:
+def write_report(con, fmt: str, out_dir: Path, warehouse: str = "", lang: str = "id") -> list[Path]:
+    """Write the report in one format into out_dir: html is a folder of static pages (report/site.py)."""
     from report.data import collect
+    from report.site import write_site
+
+    if fmt == "html":
+        return write_site(con, out_dir, lang, warehouse)
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -344,6 +349,6 @@ def write_report(con, fmt: str, out_dir: Path, warehouse: str = "") -> list[Path
         report.discrepancies.with_columns(pl.col("image_urls").list.join(" ")).write_csv(path)
         return written + [path]
     report = collect(con, warehouse)
-    path = out_dir / ("rekap-report.html" if fmt == "html" else "rekap-report.md")
-    path.write_text(render_html(report) if fmt == "html" else render_markdown(report), encoding="utf-8")
+    path = out_dir / "rekap-report.md"
+    path.write_text(render_markdown(report), encoding="utf-8")
     return [path]
