@@ -120,6 +120,7 @@ def run(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None
                                  election_year=election_year, rules=rules, crawl=crawl)  # fmt: skip
     _run_flow(settings)
     _show_results(settings.warehouse)
+    _write_report(settings.warehouse, "html", report_folder(settings.warehouse), "id")
 
 
 @cli.command(short_help="Generate the Kaltim 2024 demo (SIREKAP, internal count, official recap) and run on it.", epilog="\b\nExample:\n  rekap demo --progress 1.0")
@@ -127,39 +128,60 @@ def run(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None
 @click.option("--seed", type=int, default=2024, show_default=True, help="Random seed of the generator (same seed, same files).")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=DEMO_WAREHOUSE, show_default=True, help="DuckDB file for the demo.")
 @click.option("--mirror", type=click.Path(path_type=Path), default=DEMO_MIRROR, show_default=True, help="Where to write the generated SIREKAP mirror (the count files go beside it).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORTS, show_default=True, help="Where to write the HTML report.")
-def demo(progress: float, seed: int, warehouse: Path, mirror: Path, out: Path) -> None:
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the HTML report [default: reports/<warehouse file name without .duckdb>].")
+@click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True, help="Language of the report.")
+def demo(progress: float, seed: int, warehouse: Path, mirror: Path, out: Path | None, lang: str) -> None:
     """Generate the built-in East Kalimantan 2024 governor demo and run the pipeline on it: a
-    SIREKAP mirror at the given progress, a campaign's TPS-level internal count (a few percent of
-    TPS copied differently, a few TPS missing) and the official recap; then write the report."""
-    from flows.sources.demo import KALTIM_2024, generate_internal_count, generate_kaltim_mirror, write_official_recap
+    SIREKAP mirror at the given progress with a few TPS carrying SIREKAP's known errors, a later
+    snapshot where one kab/kota withholds its counts, a campaign's TPS-level internal count (a
+    few percent of TPS copied differently, a few TPS missing) and the official recap; then write
+    the report."""
+    from flows.sources.demo import (KALTIM_2024, SirekapErrors, generate_internal_count, generate_kaltim_mirror,
+                                    write_official_recap, write_withheld_snapshot)  # fmt: skip
 
-    manifest = generate_kaltim_mirror(mirror, progress=progress, seed=seed)
+    errors = SirekapErrors()
+    manifest = generate_kaltim_mirror(mirror, progress=progress, seed=seed, errors=errors)
     click.echo(f"demo mirror: {manifest.files_written:,} files, {manifest.tps_published:,} of {manifest.tps_total:,} TPS published -> {mirror}")
+    click.echo(f"  with SIREKAP's errors: {errors.ocr_inflated} TPS misread by OCR, {errors.arithmetic_slips} arithmetic slips, "
+               f"{errors.chart_only} chart only, {errors.admin_only} administrasi only")  # fmt: skip
+    later = mirror.with_name(mirror.name + "-later")
+    withheld = write_withheld_snapshot(KALTIM_2024, mirror, later)
+    click.echo(f"later snapshot: kab/kota {withheld.stem} withholds its counts (all 0) -> {later}")
     internal = generate_internal_count(KALTIM_2024, mirror.parent / "internal" / "kaltim-internal-count.csv", seed=seed)
     click.echo(f"internal count: {internal.tps_counted:,} TPS ({len(internal.tps_missing)} missing, {len(internal.tps_differing)} copied differently, "
                f"{len(internal.tps_resubmitted)} sent twice) -> {internal.path}")  # fmt: skip
     official = write_official_recap(KALTIM_2024, mirror.parent / "kpu-rekap" / "kaltim-dhasil-prov.csv")
     click.echo(f"official recap: {len(KALTIM_2024.kabkota)} kab/kota and the province total -> {official}")
-    _run_flow(Settings(warehouse=warehouse, sirekap=(mirror,), internal=(internal.path,), official=(official,)))
+    _run_flow(Settings(warehouse=warehouse, sirekap=(mirror, later), internal=(internal.path,), official=(official,)))
     _show_results(warehouse)
-    _write_report(warehouse, "html", out)
+    _write_report(warehouse, "html", out or report_folder(warehouse), lang)
 
 
-@cli.command(short_help="Write the reconciliation report (md, html or csv).", epilog="\b\nExamples:\n  rekap report --format html\n  rekap report --format csv --out reports/csv --warehouse warehouse/demo.duckdb")
+@cli.command(short_help="Write the reconciliation report (html pages, md or csv).",
+             epilog="\b\nExamples:\n  rekap report --format html --out reports/demo --warehouse warehouse/demo.duckdb\n"
+                    "  rekap report --format html --lang en\n  rekap report --format csv --out reports/csv")
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "csv"]), default="html", show_default=True,
-              help="md: Markdown; html: one self-contained file that opens offline; csv: the report's tables.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_REPORTS, show_default=True, help="Folder to write into.")
+              help="html: index.html and one page per kab/kota, down to the TPS, that open offline; md: Markdown; csv: the report's tables.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write into [default: reports/<warehouse file name without .duckdb>].")
+@click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True, help="Language of the html pages (id: 1.234.567; en: 1,234,567).")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file to read [default: $REKAP_WAREHOUSE or warehouse/rekap.duckdb].")
-def report(fmt: str, out: Path, warehouse: Path | None) -> None:
+def report(fmt: str, out: Path | None, lang: str, warehouse: Path | None) -> None:
     """Write the reconciliation report a campaign lawyer or a journalist reads: each race's
-    leader, margin under each source and verdict; a per-kab/kota table with each source's
-    numbers; the discrepancies ranked by their effect on the margin; the data-quality summary."""
+    candidates under each source, verdict and partial coverage; every kab/kota down to its
+    kecamatan, kelurahan and TPS (rules broken, form photos, versions); the flagged TPS by rule;
+    the discrepancies ranked by their effect on the margin; the data-quality summary."""
     settings = Settings.from_env(warehouse=warehouse)
-    _write_report(settings.warehouse, fmt, out)
+    _write_report(settings.warehouse, fmt, out or report_folder(settings.warehouse), lang)
 
 
-def _write_report(warehouse: Path, fmt: str, out: Path) -> None:
+def report_folder(warehouse: Path) -> Path:
+    """reports/<warehouse stem>/: two warehouses never write over each other's report."""
+    return DEFAULT_REPORTS / Path(warehouse).stem
+
+
+def _write_report(warehouse: Path, fmt: str, out: Path, lang: str = "id") -> None:
     import duckdb
 
     from report.render import write_report
@@ -167,11 +189,13 @@ def _write_report(warehouse: Path, fmt: str, out: Path) -> None:
 
     try:
         with connect(warehouse, read_only=True) as con:
-            written = write_report(con, fmt, out, str(warehouse))
+            written = write_report(con, fmt, out, str(warehouse), lang)
     except (duckdb.Error, FileNotFoundError, LookupError) as exc:
         raise click.ClickException(str(exc)) from exc
-    for path in written:
-        click.echo(f"report: {path}")
+    # The html report is a folder of pages: name its entry page, not each of them.
+    shown = [p for p in written if p.name == "index.html"] or written
+    for path in shown:
+        click.echo(f"report: {path}" + (f" ({len(written)} pages)" if fmt == "html" else ""))
 
 
 @cli.command(short_help="Rebuild a warehouse from a crawl archive alone (no network).", epilog="\b\nExample:\n  rekap rebuild --archive archive --warehouse warehouse/rebuilt.duckdb")

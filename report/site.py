@@ -78,7 +78,7 @@ SEARCH_SCRIPT = """
   var index = JSON.parse(document.getElementById("search-index").textContent);
   var box = document.getElementById("search"), list = document.getElementById("search-results");
   var texts = JSON.parse(document.getElementById("search-texts").textContent);
-  box.addEventListener("input", function () {
+  function search() {
     var q = box.value.trim().toLowerCase();
     while (list.firstChild) list.removeChild(list.firstChild);
     if (q.length < 2) return;
@@ -93,7 +93,11 @@ SEARCH_SCRIPT = """
       note.textContent = hits.length === 0 ? texts.none : texts.more.replace("{shown}", texts.limit).replace("{total}", hits.length);
       list.appendChild(note);
     }
-  });
+  }
+  box.addEventListener("input", search);
+  // index.html?q=6472 opens with that search done: a link that can be shared.
+  var given = new URLSearchParams(location.search).get("q");
+  if (given) { box.value = given; search(); }
 })();
 """
 
