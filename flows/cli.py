@@ -21,6 +21,7 @@ from flows.settings import (
     Settings,
     prefect_environment,
 )
+from flows.terminal import QUERY_FORMATS, echo, table, write_query
 
 EXAMPLES = """\b
 Examples:
@@ -30,7 +31,8 @@ Examples:
             --internal ../shared/data/internal-count/kaltim-pilgub2024-claim-rudy-seno.csv \\
             --official ../shared/data/kpu-rekap/kaltim-pilgub2024-dhasil-prov.csv
   rekap report --format html
-  rekap run --sirekap-url https://sirekap-obj-data.kpu.go.id --election pilkada2024 --contest pkwkp --region 64
+  rekap run --sirekap-url https://sirekap-obj-data.kpu.go.id \\
+            --election pilkada2024 --contest pkwkp --region 64
   rekap rebuild --archive archive --warehouse warehouse/rebuilt.duckdb
   rekap query "select * from province_totals"
   rekap query --format csv "select * from region_winners where level = 'kabkota'"
@@ -142,17 +144,17 @@ def demo(progress: float, seed: int, warehouse: Path, mirror: Path, out: Path | 
 
     errors = SirekapErrors()
     manifest = generate_kaltim_mirror(mirror, progress=progress, seed=seed, errors=errors)
-    click.echo(f"demo mirror: {manifest.files_written:,} files, {manifest.tps_published:,} of {manifest.tps_total:,} TPS published -> {mirror}")
-    click.echo(f"  with SIREKAP's errors: {errors.ocr_inflated} TPS misread by OCR, {errors.arithmetic_slips} arithmetic slips, "
+    echo(f"demo mirror: {manifest.files_written:,} files, {manifest.tps_published:,} of {manifest.tps_total:,} TPS published -> {mirror}")
+    echo(f"  with SIREKAP's errors: {errors.ocr_inflated} TPS misread by OCR, {errors.arithmetic_slips} arithmetic slips, "
                f"{errors.chart_only} chart only, {errors.admin_only} administrasi only")  # fmt: skip
     later = mirror.with_name(mirror.name + "-later")
     withheld = write_withheld_snapshot(KALTIM_2024, mirror, later)
-    click.echo(f"later snapshot: kab/kota {withheld.stem} withholds its counts (all 0) -> {later}")
+    echo(f"later snapshot: kab/kota {withheld.stem} withholds its counts (all 0) -> {later}")
     internal = generate_internal_count(KALTIM_2024, mirror.parent / "internal" / "kaltim-internal-count.csv", seed=seed)
-    click.echo(f"internal count: {internal.tps_counted:,} TPS ({len(internal.tps_missing)} missing, {len(internal.tps_differing)} copied differently, "
+    echo(f"internal count: {internal.tps_counted:,} TPS ({len(internal.tps_missing)} missing, {len(internal.tps_differing)} copied differently, "
                f"{len(internal.tps_resubmitted)} sent twice) -> {internal.path}")  # fmt: skip
     official = write_official_recap(KALTIM_2024, mirror.parent / "kpu-rekap" / "kaltim-dhasil-prov.csv")
-    click.echo(f"official recap: {len(KALTIM_2024.kabkota)} kab/kota and the province total -> {official}")
+    echo(f"official recap: {len(KALTIM_2024.kabkota)} kab/kota and the province total -> {official}")
     _run_flow(Settings(warehouse=warehouse, sirekap=(mirror, later), internal=(internal.path,), official=(official,)))
     _show_results(warehouse)
     _write_report(warehouse, "html", out or report_folder(warehouse), lang)
@@ -195,7 +197,7 @@ def _write_report(warehouse: Path, fmt: str, out: Path, lang: str = "id") -> Non
     # The html report is a folder of pages: name its entry page, not each of them.
     shown = [p for p in written if p.name == "index.html"] or written
     for path in shown:
-        click.echo(f"report: {path}" + (f" ({len(written)} pages)" if fmt == "html" else ""))
+        echo(f"report: {path}" + (f" ({len(written)} pages)" if fmt == "html" else ""))
 
 
 @cli.command(short_help="Rebuild a warehouse from a crawl archive alone (no network).", epilog="\b\nExample:\n  rekap rebuild --archive archive --warehouse warehouse/rebuilt.duckdb")
@@ -217,32 +219,40 @@ def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
     except Exception as exc:
         raise click.ClickException(f"rebuild failed: {exc}") from exc
     records = sum(s.load.records_read for s in summaries)
-    click.echo(f"rebuilt {warehouse} from {archive}: {len(summaries)} crawls replayed, one run each; {records:,} records read")
+    echo(f"rebuilt {warehouse} from {archive}: {len(summaries)} crawls replayed, one run each; {records:,} records read")
     _show_results(warehouse)
 
 
-@cli.command(short_help="Run SQL on the warehouse (read-only).", epilog="\b\nExamples:\n  rekap query \"select * from province_totals\"\n  rekap query --format json \"select * from runs\"\n  rekap query \"select table_name, column_name, comment from duckdb_columns() where table_name = 'region_winners'\"")
+@cli.command(short_help="Run SQL on the warehouse (read-only).",
+             epilog="\b\nExamples:\n  rekap query \"select * from province_totals\"\n  rekap query --format csv \"select * from region_winners\"\n"
+                    "  rekap query --format parquet --output anomalies.parquet \"select * from anomalies\"\n"
+                    "  rekap query --format line \\\n"
+                    "    \"select column_name, comment from duckdb_columns() where table_name = 'region_winners'\"")
 @click.argument("sql")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file to read [default: $REKAP_WAREHOUSE or warehouse/rekap.duckdb].")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True, help="Output format.")
-def query(sql: str, warehouse: Path | None, fmt: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(QUERY_FORMATS), default="table", show_default=True,
+              help="table: columns within 100 characters, one record per row when they cannot fit; csv (lists as JSON); "
+                   "json; jsonl (one object a line); markdown; parquet (needs --output); line (column=value pairs).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write to this file instead of the terminal.")
+def query(sql: str, warehouse: Path | None, fmt: str, output: Path | None) -> None:
     """Run one SQL query against the warehouse, opened read-only."""
     import duckdb
 
     from warehouse.db import connect
 
+    if fmt == "parquet" and output is None:
+        raise click.UsageError("--format parquet writes a file: add --output FILE.parquet")
     settings = Settings.from_env(warehouse=warehouse)
     try:
         with connect(settings.warehouse, read_only=True) as con:
             frame = con.execute(sql).pl()
     except (duckdb.Error, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
-    if fmt == "csv":
-        click.echo(frame.write_csv(), nl=False)
-    elif fmt == "json":
-        click.echo(frame.write_json())
+    text = write_query(frame, fmt, output)
+    if text is None:
+        click.echo(f"{frame.height:,} rows -> {output}", err=True)
     else:
-        click.echo(_table(frame, rows=None))
+        click.echo(text, nl=False)
 
 
 @cli.command(short_help="Serve the nightly run on a schedule (needs a Prefect server).",
@@ -303,7 +313,7 @@ def serve(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | No
         "official": absolute(settings.official), "rules": str(settings.rules.resolve()) if settings.rules else None,
         "crawl": {**dataclasses.asdict(crawl), "archive": str(crawl.archive.resolve())} if crawl else None,
     }  # fmt: skip
-    click.echo(f"serving deployment rekap-nightly/{name}: {cron} ({timezone}) -> {settings.warehouse}")
+    echo(f"serving deployment rekap-nightly/{name}: {cron} ({timezone}) -> {settings.warehouse}")
     nightly.serve(
         name=name,
         schedules=[Cron(cron, timezone=timezone)],
@@ -319,7 +329,7 @@ def serve(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | No
 def server(port: int) -> None:
     """Run a Prefect server on 127.0.0.1 for schedules and the UI; a temporary one cannot schedule."""
     prefect_environment()
-    click.echo(f"Prefect server on http://127.0.0.1:{port} (UI); set PREFECT_API_URL=http://127.0.0.1:{port}/api for `rekap serve`")
+    echo(f"Prefect server on http://127.0.0.1:{port} (UI); set PREFECT_API_URL=http://127.0.0.1:{port}/api for `rekap serve`")
     os.execv(sys.executable, [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)])
 
 
@@ -334,56 +344,58 @@ def _run_flow(settings: Settings) -> None:
     except Exception as exc:  # the flow has recorded the failure in `runs`; say why and stop
         raise click.ClickException(f"run failed: {exc}") from exc
     if summary.crawl is not None:
-        click.echo(summary.crawl.describe())
-        click.echo(f"  archive: {summary.crawl.archive}")
+        echo(summary.crawl.describe())
+        echo(f"  archive: {summary.crawl.archive}")
     load, counts = summary.load, summary.counts
     read, loaded, quarantined = load.records_read, load.records_loaded, load.records_quarantined
     versions = load.versions_new
     if counts is not None:
         read, loaded, quarantined = read + counts.records_read, loaded + counts.records_loaded, quarantined + counts.records_quarantined
         versions += counts.versions_new
-    click.echo(
+    echo(
         f"run {summary.run_id}: {read:,} records read, {loaded:,} loaded, "
         f"{quarantined:,} quarantined; {versions:,} new versions; "
         f"{summary.models_built} models built, {summary.audits_passed} audits passed"
     )
     for message in counts.messages if counts is not None else ():
-        click.echo(f"  {message}")
+        echo(f"  {message}")
     if quarantined:
-        click.echo("  see: rekap query \"select source_path, rule, reason from quarantine where run_id = '" + summary.run_id + "'\"")
+        echo("  see: rekap query \\\n         \"select source_path, rule, reason from quarantine where run_id = '" + summary.run_id + "'\"")
 
 
 def _show_results(warehouse: Path) -> None:
     from warehouse.db import connect
     from warehouse.quality import quality_summary
 
+    # Few, short columns, so that each table fits 100 columns as a table (names wrap in their cell).
     with connect(warehouse, read_only=True) as con:
         totals = con.execute(
-            """select election, contest, province_code as prov, province_name, nomor_urut as no, candidate_name,
-                      votes, share_pct, tps_reported, tps_total
+            """select election || '/' || contest as race, province_code || ' ' || coalesce(province_name, '') as province,
+                      nomor_urut as no, candidate_name as candidate, votes, share_pct, tps_reported as tps_in, tps_total
                from province_totals order by election, contest, province_code, nomor_urut"""
         ).pl()
         winners = con.execute(
-            """select election, contest, region_code, region_name, winner_nomor_urut as winner_no, winner_name,
-                      winner_votes, margin_votes, margin_pct, tie, tps_reported, tps_total
+            """select election || '/' || contest as race, region_code || ' ' || coalesce(region_name, '') as kabkota,
+                      winner_nomor_urut as winner_no, winner_name as winner, winner_votes as votes, margin_votes as margin,
+                      margin_pct, tie, tps_reported as tps_in, tps_total
                from region_winners where level = 'kabkota' order by election, contest, region_code"""
         ).pl()
         risk = con.execute(
-            """select election, contest, race_code, race_name, internal_leader as int_lead, sirekap_leader as srk_lead,
-                      official_leader as off_lead, internal_margin_votes as int_margin, sirekap_margin_votes as srk_margin,
-                      official_margin_votes as off_margin, votes_at_stake, verdict
+            """select election || '/' || contest || '/' || race_code as race, race_name, internal_leader as int_lead,
+                      sirekap_leader as srk_lead, official_leader as off_lead, internal_margin_votes as int_margin,
+                      sirekap_margin_votes as srk_margin, official_margin_votes as off_margin, votes_at_stake as at_stake, verdict
                from outcome_risk order by election, contest, race_code"""
         ).pl()
         quality = quality_summary(con)
-    click.echo("\nProvince totals (province_totals)")
-    click.echo(_table(totals))
-    click.echo("\nKab/kota winners (region_winners, level = 'kabkota')")
-    click.echo(_table(winners))
+    echo("\nProvince totals (province_totals)")
+    echo(_table(totals))
+    echo("\nKab/kota winners (region_winners, level = 'kabkota')")
+    echo(_table(winners))
     if not risk.is_empty():
-        click.echo("\nReconciliation per race (outcome_risk): leader and margin under each source, votes at stake, verdict")
-        click.echo(_table(risk))
-    click.echo("")
-    click.echo(quality)
+        echo("\nReconciliation per race (outcome_risk): leader and margin per source, votes at stake, verdict")
+        echo(_table(risk))
+    echo("")
+    echo(quality)
     shown = warehouse.resolve()
     try:
         shown = shown.relative_to(Path.cwd())
@@ -391,16 +403,14 @@ def _show_results(warehouse: Path) -> None:
         pass
     # Right after `make run` the venv is not activated: show the command that works as typed.
     rekap = "rekap" if shutil.which("rekap") else os.path.relpath(Path(sys.prefix) / "bin" / "rekap")
-    click.echo(f"\nWarehouse: {shown}")
-    click.echo(f"Query it:  {rekap} query --warehouse {shown} \"select * from region_winners where level = 'kecamatan' limit 10\"")
+    echo(f"\nWarehouse: {shown}")
+    # A shell continuation keeps the command whole (copy-paste still works) within 100 columns.
+    echo(f"Query it:  {rekap} query \\\n            --warehouse {shown} \\\n"
+               "            \"select * from region_winners where level = 'kecamatan' limit 10\"")
 
 
 def _table(frame, rows: int | None = TABLE_ROWS) -> str:
-    import polars as pl
-
-    with pl.Config(tbl_rows=rows or -1, tbl_cols=-1, tbl_width_chars=220, fmt_str_lengths=36,
-                   tbl_hide_column_data_types=True, tbl_hide_dataframe_shape=True, thousands_separator=","):  # fmt: skip
-        return str(frame)
+    return table(frame, rows=rows)
 
 
 def main() -> None:
