@@ -65,50 +65,52 @@ Examples:
 """
 
 
-@cli.command(short_help="Crawl the API or load exports and count files; rebuild every table.", epilog=RUN_EXAMPLES)
-@click.option("--sirekap", "sirekap", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="A SIREKAP mirror folder, a .jsonl/.jsonl.gz dump or a crawl index; repeat for several, oldest first.")
-@click.option("--sirekap-url", help="Base URL of a SIREKAP-compatible API to crawl (needs --election, --contest, --region) [$REKAP_SIREKAP_URL].")
-@click.option("--election", help="Election id to crawl, e.g. pilkada2024 or pemilu2024 [$REKAP_ELECTION].")
-@click.option("--contest", help="Contest to crawl, e.g. pkwkp, pkwkk, ppwp [$REKAP_CONTEST].")
-@click.option("--region", help="Region code whose subtree to crawl, e.g. 64 (0 = national) [$REKAP_REGION].")
-@click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help=f"Folder archiving every response of every crawl [default: $REKAP_ARCHIVE or {DEFAULT_ARCHIVE.relative_to(PROJECT_ROOT)}].")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Requests per second at most, retries included [default: $REKAP_RATE or 5].")
-@click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True, help="Requests in flight at most.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True, help="Seconds before a request is given up and retried.")
-@click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True, help="Retries of a request that timed out, got 429/5xx or a broken body.")
-@click.option("--full", is_flag=True, help="Fetch every node, not only the subtrees whose aggregates changed.")
-@click.option("--max-requests", type=click.IntRange(min=1), default=None, help="Stop the crawl after this many requests; the next run resumes it.")
-@click.option("--internal", "internal", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="An internal count (CSV, XLSX or Parquet; TPS or region rows); repeatable.")
-@click.option("--official", "official", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="An official recap (D.HASIL) spreadsheet (CSV, XLSX or Parquet); repeatable.")
-@click.option("--columns", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="TOML overriding how count-file columns are read, and naming their race (see flows/sources/count_columns.toml).")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None,
-              help=f"DuckDB file to load into [default: $REKAP_WAREHOUSE or {DEFAULT_WAREHOUSE.relative_to(PROJECT_ROOT)}].")
-@click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024, or --election's].")
-@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Data-quality rule pack [default: $REKAP_RULES or schemas/rules.toml].")
-def run(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None, contest: str | None, region: str | None,
-        archive: Path | None, rate: float | None, concurrency: int, timeout: float, retries: int, full: bool,
-        max_requests: int | None, internal: tuple[Path, ...], official: tuple[Path, ...], columns: Path | None,
-        warehouse: Path | None, election_year: int | None, rules: Path | None) -> None:  # fmt: skip
-    """Crawl a SIREKAP-compatible API into the archive and/or load SIREKAP exports and
-    internal-count / official-recap files, validate them, rebuild every table and the
-    reconciliation report (one Prefect flow run).
+def run_options(command):
+    """The options saying what a nightly run reads and where it writes: one set, so that
+    `rekap run` and `rekap serve` (which schedules that same run) always take the same ones."""
+    options = [
+        click.option("--sirekap", "sirekap", multiple=True, type=click.Path(exists=True, path_type=Path),
+                     help="A SIREKAP mirror folder, a .jsonl/.jsonl.gz dump or a crawl index; repeat for several, oldest first."),
+        click.option("--sirekap-url", help="Base URL of a SIREKAP-compatible API to crawl (needs --election, --contest, --region) [$REKAP_SIREKAP_URL]."),
+        click.option("--election", help="Election id to crawl, e.g. pilkada2024 or pemilu2024 [$REKAP_ELECTION]."),
+        click.option("--contest", help="Contest to crawl, e.g. pkwkp, pkwkk, ppwp [$REKAP_CONTEST]."),
+        click.option("--region", help="Region code whose subtree to crawl, e.g. 64 (0 = national) [$REKAP_REGION]."),
+        click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help=f"Folder archiving every response of every crawl [default: $REKAP_ARCHIVE or {DEFAULT_ARCHIVE.relative_to(PROJECT_ROOT)}]."),
+        click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Requests per second at most, retries included [default: $REKAP_RATE or 5]."),
+        click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True, help="Requests in flight at most."),
+        click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True, help="Seconds before a request is given up and retried."),
+        click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True, help="Retries of a request that timed out, got 429/5xx or a broken body."),
+        click.option("--full", is_flag=True, help="Fetch every node, not only the subtrees whose aggregates changed."),
+        click.option("--max-requests", type=click.IntRange(min=1), default=None, help="Stop the crawl after this many requests; the next run resumes it."),
+        click.option("--internal", "internal", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="An internal count (CSV, XLSX or Parquet; TPS or region rows); repeatable."),
+        click.option("--official", "official", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="An official recap (D.HASIL) spreadsheet (CSV, XLSX or Parquet); repeatable."),
+        click.option("--columns", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     help="TOML overriding how count-file columns are read, and naming their race (see flows/sources/count_columns.toml)."),
+        click.option("--warehouse", type=click.Path(path_type=Path), default=None,
+                     help=f"DuckDB file to load into [default: $REKAP_WAREHOUSE or {DEFAULT_WAREHOUSE.relative_to(PROJECT_ROOT)}]."),
+        click.option("--year", "election_year", type=int, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024, or --election's]."),
+        click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+                     help="Data-quality rule pack [default: $REKAP_RULES or schemas/rules.toml]."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    With --sirekap-url, only the subtrees whose aggregates changed since the last crawl are
-    fetched; an interrupted crawl is resumed by the next run. A count file whose columns, values
-    or codes cannot be read is not loaded at all; the run says why and goes on with the rest.
-    """
+
+def _run_settings(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None, contest: str | None, region: str | None,
+                  archive: Path | None, rate: float | None, concurrency: int, timeout: float, retries: int, full: bool,
+                  max_requests: int | None, internal: tuple[Path, ...], official: tuple[Path, ...], columns: Path | None,
+                  warehouse: Path | None, election_year: int | None, rules: Path | None, **crawl_extra) -> Settings:  # fmt: skip
+    """The run's Settings from run_options' values, refusing what cannot make a run."""
     crawl = None
     if sirekap_url or os.environ.get("REKAP_SIREKAP_URL"):
         try:
             crawl = CrawlSettings.from_env(
                 base_url=sirekap_url, election=election, contest=contest, region=region, archive=archive, rate=rate,
-                concurrency=concurrency, timeout=timeout, retries=retries, full=full, max_requests=max_requests,
+                concurrency=concurrency, timeout=timeout, retries=retries, full=full, max_requests=max_requests, **crawl_extra,
             )  # fmt: skip
             crawl_year = crawl.election_year
         except ValueError as exc:
@@ -118,8 +120,22 @@ def run(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None
         election_year = crawl_year
     elif not (sirekap or internal or official):
         raise click.UsageError("give --sirekap (a mirror, dump or crawl index), --sirekap-url (an API to crawl), --internal or --official")
-    settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, columns=columns, warehouse=warehouse,
-                                 election_year=election_year, rules=rules, crawl=crawl)  # fmt: skip
+    return Settings.from_env(sirekap=sirekap, internal=internal, official=official, columns=columns, warehouse=warehouse,
+                             election_year=election_year, rules=rules, crawl=crawl)  # fmt: skip
+
+
+@cli.command(short_help="Crawl the API or load exports and count files; rebuild every table.", epilog=RUN_EXAMPLES)
+@run_options
+def run(**options) -> None:
+    """Crawl a SIREKAP-compatible API into the archive and/or load SIREKAP exports and
+    internal-count / official-recap files, validate them, rebuild every table and the
+    reconciliation report (one Prefect flow run).
+
+    With --sirekap-url, only the subtrees whose aggregates changed since the last crawl are
+    fetched; an interrupted crawl is resumed by the next run. A count file whose columns, values
+    or codes cannot be read is not loaded at all; the run says why and goes on with the rest.
+    """
+    settings = _run_settings(**options)
     _run_flow(settings)
     _show_results(settings.warehouse)
     _write_report(settings.warehouse, "html", report_folder(settings.warehouse), "id")
@@ -255,44 +271,31 @@ def query(sql: str, warehouse: Path | None, fmt: str, output: Path | None) -> No
         click.echo(text, nl=False)
 
 
-@cli.command(short_help="Serve the nightly run on a schedule (needs a Prefect server).",
-             epilog="\b\nExamples (after `rekap server` in another terminal, with PREFECT_API_URL=http://127.0.0.1:4200/api):\n"
-                    "  rekap serve --sirekap /data/sirekap-mirror --cron '0 2 * * *' --timezone Asia/Makassar\n"
-                    "  rekap serve --sirekap-url https://sirekap-obj-data.kpu.go.id --election pilkada2024 --contest pkwkp --region 64 \\\n"
-                    "              --official /data/dhasil.csv --internal /data/internal.csv")
-@click.option("--sirekap", "sirekap", multiple=True, type=click.Path(path_type=Path),
-              help="A SIREKAP mirror folder or dump each run reads; repeat for several.")
-@click.option("--sirekap-url", help="A SIREKAP-compatible API each run crawls (with --election, --contest, --region).")
-@click.option("--election", help="Election id to crawl, e.g. pilkada2024.")
-@click.option("--contest", help="Contest to crawl, e.g. pkwkp.")
-@click.option("--region", help="Region code whose subtree to crawl, e.g. 64.")
-@click.option("--archive", type=click.Path(file_okay=False, path_type=Path), default=None, help="Crawl archive folder [default: archive/].")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None, help="Requests per second at most [default: 5].")
-@click.option("--internal", "internal", multiple=True, type=click.Path(path_type=Path), help="An internal-count file each run reads; repeatable.")
-@click.option("--official", "official", multiple=True, type=click.Path(path_type=Path), help="An official-recap file each run reads; repeatable.")
-@click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file the runs publish to.")
-@click.option("--year", "election_year", type=int, default=None, help="Election year of the mirror's folders [default: 2024].")
-@click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Data-quality rule pack.")
-@click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron syntax).")
+SERVE_EXAMPLES = """\b
+Examples (after `rekap server` in another terminal, and the export it prints):
+  rekap serve --sirekap /data/sirekap-mirror --cron '0 2 * * *' --timezone Asia/Makassar
+  rekap serve --sirekap-url https://sirekap-obj-data.kpu.go.id --election pilkada2024 \\
+              --contest pkwkp --region 64 \\
+              --official /data/dhasil.csv --internal /data/internal.csv
+"""
+
+
+@cli.command(short_help="Serve the nightly run on a schedule (needs a Prefect server).", epilog=SERVE_EXAMPLES)
+@run_options
+@click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron syntax), in --timezone.")
 @click.option("--timezone", default="Asia/Makassar", show_default=True, help="Time zone of the cron (WITA for East Kalimantan).")
 @click.option("--name", default="nightly", show_default=True, help="Deployment name.")
-def serve(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | None, contest: str | None, region: str | None,
-          archive: Path | None, rate: float | None, internal: tuple[Path, ...], official: tuple[Path, ...],
-          warehouse: Path | None, election_year: int | None, rules: Path | None, cron: str, timezone: str, name: str) -> None:  # fmt: skip
+def serve(cron: str, timezone: str, name: str, **options) -> None:
     """Register the nightly deployment with its schedule and sources, and run it when due
-    (blocks; Ctrl-C stops). Task failures are retried by Prefect where a retry can help (the crawl)."""
-    crawl = None
-    if sirekap_url:
-        try:
-            crawl = CrawlSettings.from_env(base_url=sirekap_url, election=election, contest=contest, region=region,
-                                           archive=archive, rate=rate, task_retries=2)  # fmt: skip
-        except ValueError as exc:
-            raise click.UsageError(str(exc)) from exc
-        election_year = crawl.election_year
-    elif not (sirekap or internal or official):
-        raise click.UsageError("give the sources each run reads: --sirekap, --sirekap-url, --internal or --official")
-    settings = Settings.from_env(sirekap=sirekap, internal=internal, official=official, warehouse=warehouse,
-                                 election_year=election_year, rules=rules, crawl=crawl)  # fmt: skip
+    (blocks; Ctrl-C stops). Takes every option `rekap run` takes; the paths are checked now, at
+    registration, not at 2 a.m. Task failures are retried by Prefect where a retry can help (the crawl)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise click.BadParameter(f"unknown time zone {timezone!r} (e.g. Asia/Makassar, Asia/Jakarta, UTC)", param_hint="--timezone") from exc
+    settings = _run_settings(**options, task_retries=2) if options.get("sirekap_url") else _run_settings(**options)
     prefect_environment()
     if not os.environ.get("PREFECT_API_URL"):
         raise click.ClickException(
@@ -307,13 +310,15 @@ def serve(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | No
     def absolute(paths) -> list[str]:
         return [str(Path(p).resolve()) for p in paths]
 
+    crawl = settings.crawl
     parameters = {
         "sirekap": absolute(settings.sirekap), "warehouse": str(settings.warehouse.resolve()),
         "election_year": settings.election_year, "internal": absolute(settings.internal),
         "official": absolute(settings.official), "rules": str(settings.rules.resolve()) if settings.rules else None,
+        "columns": str(settings.columns.resolve()) if settings.columns else None,
         "crawl": {**dataclasses.asdict(crawl), "archive": str(crawl.archive.resolve())} if crawl else None,
     }  # fmt: skip
-    echo(f"serving deployment rekap-nightly/{name}: {cron} ({timezone}) -> {settings.warehouse}")
+    echo(f"serving deployment rekap-nightly/{name}: {cron} in {schedule_zone(zone)} -> {settings.warehouse}")
     nightly.serve(
         name=name,
         schedules=[Cron(cron, timezone=timezone)],
@@ -323,13 +328,26 @@ def serve(sirekap: tuple[Path, ...], sirekap_url: str | None, election: str | No
     )
 
 
+def schedule_zone(zone) -> str:
+    """'Asia/Makassar (UTC+08:00 now)': the zone a cron is read in, with its offset today."""
+    from datetime import datetime
+
+    offset = datetime.now(zone).strftime("%z")
+    return f"{zone.key} (UTC{offset[:3]}:{offset[3:]} now)"
+
+
 @cli.command(short_help="Start a local Prefect server (127.0.0.1, telemetry off).",
              epilog="\b\nExample:\n  rekap server --port 4200\n  # then, in another shell: export PREFECT_API_URL=http://127.0.0.1:4200/api")
-@click.option("--port", type=int, default=4200, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--port", type=click.IntRange(1, 65535), default=4200, show_default=True, help="Port on 127.0.0.1.")
 def server(port: int) -> None:
     """Run a Prefect server on 127.0.0.1 for schedules and the UI; a temporary one cannot schedule."""
     prefect_environment()
-    echo(f"Prefect server on http://127.0.0.1:{port} (UI); set PREFECT_API_URL=http://127.0.0.1:{port}/api for `rekap serve`")
+    api = f"http://127.0.0.1:{port}/api"
+    # The UI asks this URL for its data: without it, a server on another port shows an empty UI.
+    os.environ["PREFECT_UI_API_URL"] = api
+    echo(f"Prefect server: UI on http://127.0.0.1:{port}, API on {api}\n"
+         f"In the shell where you run `rekap serve` (or `rekap run`, to see runs in this UI):\n"
+         f"  export PREFECT_API_URL={api}")  # fmt: skip
     os.execv(sys.executable, [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)])
 
 
