@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: run test bench server lock clean
+.PHONY: run test chromium bench server lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@echo "Creating $(VENV) from the pinned requirements.lock (about a minute, once)"
@@ -22,8 +22,20 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)  ## build the demo mirror, run the nightly flow on it, print the results
 	$(BIN)/rekap demo
 
-test: $(STAMP)  ## the whole test suite (reads real data from ../shared/data), one worker per core
+test: $(STAMP) chromium  ## the whole test suite (reads real data from ../shared/data), one worker per core
 	$(BIN)/pytest -q -n auto --dist loadfile
+
+# The HTML report is checked in a real browser (tests/test_report_site.py): Debian's chromium,
+# installed here when running as root (as .ci/run does), else asked for before any test runs.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "Installing Debian's chromium for the report's browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing (the report's browser tests need it): run 'sudo apt-get install -y chromium', then 'make test'" >&2; \
+	    exit 1; \
+	  fi; }
 
 bench: $(STAMP)  ## speed and memory benchmarks (by hand, not in CI)
 	$(BIN)/python -m bench
