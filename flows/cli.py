@@ -136,6 +136,13 @@ def run(**options) -> None:
     or codes cannot be read is not loaded at all; the run says why and goes on with the rest.
     """
     settings = _run_settings(**options)
+    if settings.crawl is not None:
+        from flows.sources.api import CrawlError, check_host
+
+        try:
+            check_host(settings.crawl.base_url)
+        except CrawlError as exc:  # before Prefect starts: one line, in a second, not a traceback after retries
+            raise click.ClickException(str(exc)) from exc
     _run_flow(settings)
     _show_results(settings.warehouse)
     _write_report(settings.warehouse, "html", report_folder(settings.warehouse), "id")
