@@ -154,7 +154,7 @@ def run(**options) -> None:
 @click.option("--warehouse", type=click.Path(path_type=Path), default=DEMO_WAREHOUSE, show_default=True, help="DuckDB file for the demo.")
 @click.option("--mirror", type=click.Path(path_type=Path), default=DEMO_MIRROR, show_default=True, help="Where to write the generated SIREKAP mirror (the count files go beside it).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the HTML report [default: reports/<warehouse file name without .duckdb>].")
+              help="Folder for the HTML report [default: $REKAP_REPORTS or reports/, then the warehouse file's name without .duckdb].")
 @click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True, help="Language of the report.")
 def demo(progress: float, seed: int, warehouse: Path, mirror: Path, out: Path | None, lang: str) -> None:
     """Generate the built-in East Kalimantan 2024 governor demo and run the pipeline on it: a
@@ -189,7 +189,7 @@ def demo(progress: float, seed: int, warehouse: Path, mirror: Path, out: Path | 
 @click.option("--format", "fmt", type=click.Choice(["md", "html", "csv"]), default="html", show_default=True,
               help="html: index.html and one page per kab/kota, down to the TPS, that open offline; md: Markdown; csv: the report's tables.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder to write into [default: reports/<warehouse file name without .duckdb>].")
+              help="Folder to write into [default: $REKAP_REPORTS or reports/, then the warehouse file's name without .duckdb].")
 @click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True, help="Language of the html pages (id: 1.234.567; en: 1,234,567).")
 @click.option("--warehouse", type=click.Path(path_type=Path), default=None, help="DuckDB file to read [default: $REKAP_WAREHOUSE or warehouse/rekap.duckdb].")
 def report(fmt: str, out: Path | None, lang: str, warehouse: Path | None) -> None:
@@ -202,8 +202,8 @@ def report(fmt: str, out: Path | None, lang: str, warehouse: Path | None) -> Non
 
 
 def report_folder(warehouse: Path) -> Path:
-    """reports/<warehouse stem>/: two warehouses never write over each other's report."""
-    return DEFAULT_REPORTS / Path(warehouse).stem
+    """$REKAP_REPORTS (default reports/) / <warehouse stem>: two warehouses never write over each other's report."""
+    return Path(os.environ.get("REKAP_REPORTS") or DEFAULT_REPORTS) / Path(warehouse).stem
 
 
 def _write_report(warehouse: Path, fmt: str, out: Path, lang: str = "id") -> None:
@@ -220,7 +220,7 @@ def _write_report(warehouse: Path, fmt: str, out: Path, lang: str = "id") -> Non
     # The html report is a folder of pages: name its entry page, not each of them.
     shown = [p for p in written if p.name == "index.html"] or written
     for path in shown:
-        echo(f"report: {path}" + (f" ({len(written)} pages)" if fmt == "html" else ""))
+        echo((f"report ({len(written)} pages): " if fmt == "html" else "report: ") + str(path))
 
 
 @cli.command(short_help="Rebuild a warehouse from a crawl archive alone (no network).", epilog="\b\nExample:\n  rekap rebuild --archive archive --warehouse warehouse/rebuilt.duckdb")
@@ -401,7 +401,7 @@ def _show_results(warehouse: Path) -> None:
         ).pl()
         winners = con.execute(
             """select election || '/' || contest as race, region_code || ' ' || coalesce(region_name, '') as kabkota,
-                      winner_nomor_urut as winner_no, winner_name as winner, winner_votes as votes, margin_votes as margin,
+                      winner_nomor_urut as no, winner_name as winner, winner_votes as votes, margin_votes as margin,
                       margin_pct, tie, tps_reported as tps_in, tps_total
                from region_winners where level = 'kabkota' order by election, contest, region_code"""
         ).pl()
@@ -429,9 +429,10 @@ def _show_results(warehouse: Path) -> None:
     # Right after `make run` the venv is not activated: show the command that works as typed.
     rekap = "rekap" if shutil.which("rekap") else os.path.relpath(Path(sys.prefix) / "bin" / "rekap")
     echo(f"\nWarehouse: {shown}")
-    # A shell continuation keeps the command whole (copy-paste still works) within 100 columns.
-    echo(f"Query it:  {rekap} query \\\n            --warehouse {shown} \\\n"
-               "            \"select * from region_winners where level = 'kecamatan' limit 10\"")
+    # A shell continuation keeps the command whole (copy-paste still works) within 100 columns;
+    # printed as is, since wrapping it anywhere else would break the command.
+    click.echo(f"Query it:  {rekap} query --warehouse {shown} \\\n"
+               "             \"select * from region_winners where level = 'kecamatan' limit 10\"")
 
 
 def _table(frame, rows: int | None = TABLE_ROWS) -> str:

@@ -16,7 +16,7 @@ import polars as pl
 
 WIDTH = 100
 GAP = "  "
-MIN_COLUMN = 8  # a text column narrower than this would wrap into a tower of fragments
+LONGEST_WORD = 24  # a word longer than this may break across lines
 QUERY_FORMATS = ("table", "csv", "json", "jsonl", "markdown", "parquet", "line")
 # Columns that hold ballot numbers (nomor_urut), in marts and in the CLI's own summaries.
 BALLOT_COLUMN = re.compile(r"(^|_)(nomor_urut|no)$")
@@ -63,29 +63,37 @@ def _fit(natural: list[int], minimum: list[int], width: int) -> list[int] | None
     return widths
 
 
+def _header_parts(header: str) -> list[str]:
+    """Where a column name may break: after an underscore or a space (tps_ / total, status / valid)."""
+    return re.findall(r"[^ _]*_|[^ _]+ ?| ", header) or [""]
+
+
 def _header_lines(header: str, width: int) -> list[str]:
-    """A column name broken after its underscores (tps_ / reported), hard-broken only if a part is too long."""
+    """A column name broken at its parts, hard-broken only where one part is too long."""
     lines = [""]
-    for part in re.findall(r"[^_]*_|[^_]+", header) or [""]:
-        while len(part) > width:
-            lines += [part[:width]]
+    for part in _header_parts(header):
+        while len(part.rstrip()) > width:
+            lines.append(part[:width])
             part = part[width:]
-        if len(lines[-1]) + len(part) > width:
+        if lines[-1] and len(lines[-1]) + len(part.rstrip()) > width:
             lines.append("")
         lines[-1] += part
-    return [line for line in lines if line] or [""]
+    return [line.rstrip() for line in lines if line.strip()] or [""]
 
 
 def _minimums(headers: list[str], cells: list[list[str]], numeric: list[bool]) -> tuple[list[int], list[int]]:
     """Each column's natural width, and the narrowest it may get: numbers never wrap (their
     column is as wide as its widest number or the longest part of its name); text wraps down to
-    MIN_COLUMN (or its own width if shorter)."""
+    its longest word and the longest part of its name."""
     natural, minimum = [], []
     for i, header in enumerate(headers):
         values = max((len(line) for row in cells for line in (row[i].splitlines() or [""])), default=0)
         natural.append(max(len(header), values))
-        longest_part = max(len(p) for p in re.findall(r"[^_]*_|[^_]+", header) or [""])
-        minimum.append(max(values, longest_part, 1) if numeric[i] else min(natural[-1], max(MIN_COLUMN, longest_part)))
+        longest_part = max(len(p.rstrip()) for p in _header_parts(header))
+        # Text wraps between words: a column keeps room for its longest word (up to LONGEST_WORD).
+        longest_word = max((len(word) for row in cells for word in row[i].split()), default=0)
+        floor = max(longest_part, min(longest_word, LONGEST_WORD), 1)
+        minimum.append(max(values, longest_part, 1) if numeric[i] else min(natural[-1], floor))
     return natural, minimum
 
 
@@ -229,8 +237,9 @@ def wrap_line(line: str, width: int = WIDTH) -> list[str]:
     if len(line) <= width:
         return [line]
     indent = re.match(r"\s*", line).group(0)
+    # A word longer than the line (a path, a URL) stays whole: breaking it would spoil a copy-paste.
     return textwrap.wrap(line, width, initial_indent="", subsequent_indent=indent + "    ",
-                         break_long_words=True, break_on_hyphens=False, drop_whitespace=True)  # fmt: skip
+                         break_long_words=False, break_on_hyphens=False, drop_whitespace=True)  # fmt: skip
 
 
 def _markdown_table(block: list[str], width: int) -> str:
