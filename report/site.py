@@ -45,7 +45,7 @@ svg.bars{display:block;width:100%;height:auto;max-width:560px}
 .status{font-size:12px;padding:1px 6px;border-radius:3px;background:#eef0f3;white-space:nowrap}
 .status.flagged{background:#fde0e0}.status.incomplete,.status.empty{background:#fff1d6}.status.valid{background:#e3f3e4}
 details{background:#fff;border:1px solid #e0e3e8;border-radius:4px;margin:4px 0;padding:4px 8px}
-summary{cursor:pointer;font-weight:600}
+summary{cursor:pointer;font-weight:600}summary .votes{display:block;font-weight:400;font-size:13px;color:#3d4550;margin-left:18px}
 #search{width:100%;font-size:16px;padding:8px;border:1px solid #b8bfc8;border-radius:4px}
 #search-results{list-style:none;padding:0;margin:6px 0}#search-results li{padding:3px 0}
 ul.findings{margin:2px 0;padding-left:18px}
@@ -486,13 +486,15 @@ class _Site:
         tps_rows = {key[0]: g for key, g in stations.partition_by("tps_code", as_dict=True).items()} if stations.height else {}
         for kec in kecamatan:
             kelurahan = sorted({c for c in by_region if len(c) == 10 and c.startswith(kec)} | {c[:10] for c in tps_rows if c.startswith(kec)})
-            inner = [self.region_votes_line(by_region.get(kec), keys)]
+            inner = []
             for kel in kelurahan:
                 codes = sorted({c for c in by_region if len(c) == 13 and c.startswith(kel)} | {c for c in tps_rows if c.startswith(kel)})
                 table = self.tps_table(election, contest, codes, by_region, tps_rows, keys) if codes else f"<p>{self.t('no_tps')}</p>"
-                inner.append(f'<details id="r-{kel}"><summary>{escape(kel)} {escape(self.region_name(kel))}</summary>'
-                             f"{self.region_votes_line(by_region.get(kel), keys)}{table}</details>")  # fmt: skip
-            out.append(f'<details id="r-{kec}"><summary>{self.t("kecamatan")} {escape(kec)} {escape(self.region_name(kec))}</summary>{"".join(inner)}</details>')
+                inner.append(f'<details id="r-{kel}"><summary>{escape(kel)} {escape(self.region_name(kel))}'
+                             f"{self.region_votes_line(by_region.get(kel), keys)}</summary>{table}</details>")  # fmt: skip
+            # Each folded region says its numbers in its summary line: a reader sees where to open.
+            out.append(f'<details id="r-{kec}"><summary>{self.t("kecamatan")} {escape(kec)} {escape(self.region_name(kec))}'
+                       f'{self.region_votes_line(by_region.get(kec), keys)}</summary>{"".join(inner)}</details>')  # fmt: skip
         return "".join(out) + "</section>"
 
     def region_votes_line(self, votes: pl.DataFrame | None, keys: list[str]) -> str:
@@ -509,7 +511,7 @@ class _Site:
             if not first["complete"]:
                 text += " (" + label("of_tps", self.lang, done=self.n(first["tps_covered"]), total=self.n(first["tps_total"])) + ")"
             lines.append(f"<b>{self.t(source + '_short')}</b> {escape(text)}")
-        return '<p class="votes">' + "<br>".join(lines) + "</p>"
+        return '<span class="votes">' + "<br>".join(lines) + "</span>"
 
     def tps_table(self, election: str, contest: str, codes: list[str], by_region: dict, tps_rows: dict, keys: list[str]) -> str:
         message = "message_id" if self.lang == "id" else "message_en"
