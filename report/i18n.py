@@ -7,8 +7,6 @@ messages from the rule pack (anomalies.message_id / message_en).
 
 from __future__ import annotations
 
-LANGUAGES = ("id", "en")
-
 LABELS: dict[str, dict[str, str]] = {
     "title": {"id": "Laporan rekonsiliasi", "en": "Reconciliation report"},
     "subtitle": {"id": "Hitung internal vs SIREKAP vs rekapitulasi resmi (D.HASIL)", "en": "Internal count vs SIREKAP vs the official recap (D.HASIL)"},
@@ -18,10 +16,7 @@ LABELS: dict[str, dict[str, str]] = {
     "source": {"id": "Sumber", "en": "Source"},
     "candidate": {"id": "Paslon", "en": "Candidate"},
     "votes": {"id": "Suara", "en": "Votes"},
-    "share": {"id": "Persentase", "en": "Share"},
-    "leader": {"id": "Unggul", "en": "Leader"},
     "margin": {"id": "Selisih", "en": "Margin"},
-    "coverage": {"id": "Cakupan", "en": "Coverage"},
     "internal": {"id": "Hitung internal", "en": "Internal count"},
     "sirekap": {"id": "SIREKAP", "en": "SIREKAP"},
     "official": {"id": "Rekap resmi (D.HASIL)", "en": "Official recap (D.HASIL)"},
@@ -35,14 +30,12 @@ LABELS: dict[str, dict[str, str]] = {
     "verdict_safe": {"id": "AMAN", "en": "SAFE"},
     "verdict_at_risk": {"id": "BERISIKO", "en": "AT RISK"},
     "verdict_flips": {"id": "BERBALIK", "en": "FLIPS"},
-    "verdict_reason": {"id": "Alasan (dari outcome_risk)", "en": "Reason (from outcome_risk)"},
     "at_stake": {"id": "Suara dipertaruhkan", "en": "Votes at stake"},
     "leader_under": {"id": "Unggul di {sources}: {name}.", "en": "Leader under {sources}: {name}."},
     "sources_disagree": {"id": "Sumber-sumber berbeda soal siapa yang unggul.", "en": "The sources disagree on who leads."},
     "no_leader": {"id": "Belum ada sumber yang menunjukkan pemenang.", "en": "No source names a leader yet."},
     "and": {"id": "dan", "en": "and"},
     "by_kabkota": {"id": "Per kabupaten/kota", "en": "By kab/kota"},
-    "kabkota": {"id": "Kabupaten/kota", "en": "Kab/kota"},
     "kecamatan": {"id": "Kecamatan", "en": "Subdistrict (kecamatan)"},
     "kelurahan": {"id": "Kelurahan/desa", "en": "Village (kelurahan/desa)"},
     "region": {"id": "Wilayah", "en": "Region"},
@@ -68,15 +61,10 @@ LABELS: dict[str, dict[str, str]] = {
     "status": {"id": "Status", "en": "Status"},
     "rules_broken": {"id": "Aturan dilanggar", "en": "Rules broken"},
     "history": {"id": "Riwayat versi", "en": "Version history"},
-    "first_seen": {"id": "Pertama terlihat", "en": "First seen"},
-    "until": {"id": "Sampai", "en": "Until"},
     "current": {"id": "terkini", "en": "current"},
     "publisher_ts": {"id": "ts penerbit", "en": "publisher ts"},
     "vote_sum": {"id": "Jumlah suara", "en": "Vote sum"},
     "corrections": {"id": "Koreksi pada proses terakhir", "en": "Corrections in the latest run"},
-    "before": {"id": "Sebelum", "en": "Before"},
-    "after": {"id": "Sesudah", "en": "After"},
-    "change": {"id": "Perubahan", "en": "Change"},
     "internal_tps": {"id": "Internal", "en": "Internal"},
     "discrepancies": {"id": "Selisih antarsumber, menurut dampaknya pada selisih suara", "en": "Discrepancies, by their effect on the margin"},
     "discrepancies_none": {"id": "Tidak ada dua sumber lengkap yang berbeda.", "en": "No two complete sources disagree anywhere."},
@@ -100,16 +88,11 @@ LABELS: dict[str, dict[str, str]] = {
     "empty": {"id": "kosong", "en": "empty"},
     "valid": {"id": "valid", "en": "valid"},
     "incomplete": {"id": "tidak lengkap", "en": "incomplete"},
+    "flagged_status": {"id": "bermasalah", "en": "flagged"},
     "error": {"id": "kesalahan", "en": "error"},
     "warning": {"id": "peringatan", "en": "warning"},
     "info": {"id": "info", "en": "info"},
-    "provinsi": {"id": "provinsi", "en": "province"},
-    "nasional": {"id": "nasional", "en": "national"},
-    "lang_other": {"id": "English", "en": "Bahasa Indonesia"},
 }
-
-# Status words shared by both languages are kept; the ones that differ are translated.
-LABELS["flagged_status"] = {"id": "bermasalah", "en": "flagged"}
 
 
 def label(key: str, lang: str, **values) -> str:

@@ -482,22 +482,21 @@ class _Site:
         kecamatan = sorted({c for c in by_region if len(c) == 6} | ({c[:6] for c in stations["tps_code"]} if stations.height else set()))
         if not kecamatan:
             out.append(f"<p>{self.t('no_tps')}</p>")
-        keys = sorted(set(mine["candidate_key"])) if mine.height else sorted(names)
         tps_rows = {key[0]: g for key, g in stations.partition_by("tps_code", as_dict=True).items()} if stations.height else {}
         for kec in kecamatan:
             kelurahan = sorted({c for c in by_region if len(c) == 10 and c.startswith(kec)} | {c[:10] for c in tps_rows if c.startswith(kec)})
             inner = []
             for kel in kelurahan:
                 codes = sorted({c for c in by_region if len(c) == 13 and c.startswith(kel)} | {c for c in tps_rows if c.startswith(kel)})
-                table = self.tps_table(election, contest, codes, by_region, tps_rows, keys) if codes else f"<p>{self.t('no_tps')}</p>"
+                table = self.tps_table(election, contest, codes, by_region, tps_rows) if codes else f"<p>{self.t('no_tps')}</p>"
                 inner.append(f'<details id="r-{kel}"><summary>{escape(kel)} {escape(self.region_name(kel))}'
-                             f"{self.region_votes_line(by_region.get(kel), keys)}</summary>{table}</details>")  # fmt: skip
+                             f"{self.region_votes_line(by_region.get(kel))}</summary>{table}</details>")  # fmt: skip
             # Each folded region says its numbers in its summary line: a reader sees where to open.
             out.append(f'<details id="r-{kec}"><summary>{self.t("kecamatan")} {escape(kec)} {escape(self.region_name(kec))}'
-                       f'{self.region_votes_line(by_region.get(kec), keys)}</summary>{"".join(inner)}</details>')  # fmt: skip
+                       f'{self.region_votes_line(by_region.get(kec))}</summary>{"".join(inner)}</details>')  # fmt: skip
         return "".join(out) + "</section>"
 
-    def region_votes_line(self, votes: pl.DataFrame | None, keys: list[str]) -> str:
+    def region_votes_line(self, votes: pl.DataFrame | None) -> str:
         """A kecamatan's or kelurahan's numbers, one line per source."""
         if votes is None or votes.is_empty():
             return ""
@@ -513,7 +512,7 @@ class _Site:
             lines.append(f"<b>{self.t(source + '_short')}</b> {escape(text)}")
         return '<span class="votes">' + "<br>".join(lines) + "</span>"
 
-    def tps_table(self, election: str, contest: str, codes: list[str], by_region: dict, tps_rows: dict, keys: list[str]) -> str:
+    def tps_table(self, election: str, contest: str, codes: list[str], by_region: dict, tps_rows: dict) -> str:
         message = "message_id" if self.lang == "id" else "message_en"
         findings = self.drill.findings
         history, corrections = self.drill.history, self.drill.corrections

@@ -23,10 +23,10 @@ SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"  # git-ignored; look at the
 KALTIM_KABKOTA = ["6401", "6402", "6403", "6407", "6408", "6409", "6411", "6471", "6472", "6474"]
 
 # Labels of each language that must never show on a page of the other.
-ONLY_ID = ["Laporan rekonsiliasi", "Kontestasi", "Paslon", "Persentase", "Per kabupaten/kota", "Kelengkapan", "Riwayat versi",
+ONLY_ID = ["Laporan rekonsiliasi", "Kontestasi", "Paslon", "Per kabupaten/kota", "Kelengkapan", "Riwayat versi",
            "TPS bermasalah, per aturan", "Cari kode atau nama", "Kembali ke ringkasan", "Rekap resmi", "Hitung internal", "Keterangan",
            "Cakupan sebagian", "Temuan", "Foto formulir", "Mutu data", "Suara dipertaruhkan", "Unggul di", "lengkap", "kesalahan"]  # fmt: skip
-ONLY_EN = ["Reconciliation report", "Races", "Candidate", "Share", "By kab/kota", "Completeness", "Version history",
+ONLY_EN = ["Reconciliation report", "Races", "Candidate", "By kab/kota", "Completeness", "Version history",
            "Flagged TPS, by rule", "Search a region", "Back to the summary", "Official recap", "Internal count", "Legend",
            "Partial coverage", "Finding", "Form photos", "Data quality", "Votes at stake", "Leader under", "complete", "error"]  # fmt: skip
 
