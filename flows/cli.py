@@ -21,7 +21,7 @@ from flows.settings import (
     Settings,
     prefect_environment,
 )
-from flows.terminal import QUERY_FORMATS, echo, table, write_query
+from flows.terminal import QUERY_FORMATS, echo, short_name, table, write_query
 
 EXAMPLES = """\b
 Examples:
@@ -389,6 +389,8 @@ def _run_flow(settings: Settings) -> None:
 
 
 def _show_results(warehouse: Path) -> None:
+    import polars as pl
+
     from warehouse.db import connect
     from warehouse.quality import quality_summary
 
@@ -401,8 +403,11 @@ def _show_results(warehouse: Path) -> None:
         ).pl()
         winners = con.execute(
             """select election || '/' || contest as race, region_code || ' ' || coalesce(region_name, '') as kabkota,
-                      winner_nomor_urut as no, winner_name as winner, winner_votes as votes, margin_votes as margin,
-                      margin_pct, tie, tps_reported as tps_in, tps_total
+                      winner_nomor_urut as no,
+                      -- A tie has no winner: say who shares first place instead.
+                      case when tie then 'tie: ' || array_to_string(list_transform(tied_nomor_urut, n -> lpad(cast(n as varchar), 2, '0')), ', ')
+                           else winner_name end as winner,
+                      winner_votes as votes, margin_votes as margin, margin_pct, tps_reported as tps_in, tps_total
                from region_winners where level = 'kabkota' order by election, contest, region_code"""
         ).pl()
         risk = con.execute(
@@ -412,7 +417,9 @@ def _show_results(warehouse: Path) -> None:
                from outcome_risk order by election, contest, race_code"""
         ).pl()
         quality = quality_summary(con)
-    echo("\nProvince totals (province_totals)")
+    totals = totals.with_columns(pl.col("candidate").map_elements(short_name, return_dtype=pl.Utf8))
+    winners = winners.with_columns(pl.col("winner").map_elements(short_name, return_dtype=pl.Utf8))
+    echo("\nProvince totals (province_totals; names without titles)")
     echo(_table(totals))
     echo("\nKab/kota winners (region_winners, level = 'kabkota')")
     echo(_table(winners))

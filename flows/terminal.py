@@ -50,11 +50,14 @@ def _wrap(text: str, width: int) -> list[str]:
     return lines
 
 
-def _fit(natural: list[int], minimum: list[int], width: int) -> list[int] | None:
-    """Column widths that fit `width`, narrowing the widest column still above its minimum
-    first; None if even the minimums do not fit."""
+def _fit(natural: list[int], minimum: list[int], width: int, numeric: list[bool]) -> list[int] | None:
+    """Column widths that fit `width`, or None if even the minimums do not. Numeric columns give
+    up their room first (only their names wrap, costing one header line), then the widest text
+    column still above its minimum, one character at a time (each costs lines in every row)."""
     widths = list(natural)
     room = width - len(GAP) * (len(widths) - 1)
+    for i in (i for i, n in enumerate(numeric) if n):
+        widths[i] = max(minimum[i], widths[i] - max(0, sum(widths) - room))
     while sum(widths) > room:
         candidates = [i for i, w in enumerate(widths) if w > minimum[i]]
         if not candidates:
@@ -106,7 +109,7 @@ def table(frame: pl.DataFrame, width: int = WIDTH, rows: int | None = None) -> s
     cells = [[cell(name, value) for name, value in zip(headers, row)] for row in shown.iter_rows()]
     numeric = [dtype.is_numeric() for dtype in frame.dtypes]
     natural, minimum = _minimums(headers, cells, numeric)
-    widths = _fit(natural, minimum, width)
+    widths = _fit(natural, minimum, width, numeric)
     out = records(shown, width) if widths is None else _columns(headers, cells, numeric, widths)
     footer = []
     if rows is not None and frame.height > rows:
@@ -153,6 +156,20 @@ def records(frame: pl.DataFrame, width: int = WIDTH) -> str:
                 lines.append(f"{left.ljust(name_width)}{GAP}{right}".rstrip())
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
+
+
+# Honorifics and degrees around a candidate's name on the ballot (Dr. Ir. H. ..., S.E., M.Si.).
+_LEADING_TITLES = re.compile(r"^(?:\(?(?:[A-Za-z]{1,5}\.)+\)?\s+)+")
+
+
+def short_name(name: str | None) -> str | None:
+    """A pair as people say it: 'Dr. Ir. H. ISRAN NOOR, M.Si. - H. HADI MULYADI, S.Si., M.Si.'
+    -> 'ISRAN NOOR - HADI MULYADI'. For the run summary's narrow tables; the marts keep the
+    full name."""
+    if not name:
+        return name
+    people = [_LEADING_TITLES.sub("", person.split(",")[0].strip()) or person.strip() for person in name.split(" - ")]
+    return " - ".join(people)
 
 
 def line_format(frame: pl.DataFrame) -> str:
@@ -251,7 +268,7 @@ def _markdown_table(block: list[str], width: int) -> str:
     rows = [(split(r) + [""] * len(header))[: len(header)] for r in block[2 if has_rule else 1 :]]
     numeric = [bool(rows) and all(re.fullmatch(r"[\d,.%+−-]*", r[i]) for r in rows) for i in range(len(header))]
     natural, minimum = _minimums(header, rows, numeric)
-    widths = _fit(natural, minimum, width)
+    widths = _fit(natural, minimum, width, numeric)
     if widths is None:
         return records(pl.DataFrame({h: [r[i] for r in rows] for i, h in enumerate(header)}, schema={h: pl.Utf8 for h in header}), width)
     return _columns(header, rows, numeric, widths)
