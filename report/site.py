@@ -382,7 +382,8 @@ class _Site:
             return head + f"<p>{self.t('discrepancies_none')}</p></section>"
         rows = [f"<tr><th>{self.t('region')}</th><th>{self.t('sources_pair')}</th><th>{self.t('deltas')}</th><th class=\"n\">{self.t('effect')}</th><th>{self.t('photos')}</th></tr>"]
         for d in shown.iter_rows(named=True):
-            deltas = ", ".join(f"{part.split(' ')[0]} {signed_number(int(part.split(' ')[1]), self.lang)}" for part in d["deltas"].split(", "))
+            # "01 -461, 02 +945" (a candidate without a ballot number is "id 1000054 +5"), in the page's number style.
+            deltas = ", ".join(f"{key} {signed_number(int(delta), self.lang)}" for key, delta in (part.rsplit(" ", 1) for part in d["deltas"].split(", ")))
             photos = " ".join(f'<a href="{escape(u)}" rel="noreferrer">{self.t("photo")} {j}</a>' for j, u in enumerate(d["image_urls"] or [], start=1) if u)
             code = d["region_code"]
             where = f'<a href="{page_name(code[:4])}#r-{code}">{escape(code)}</a>' if len(code) > 4 else escape(code)
