@@ -10,7 +10,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: run test bench server lock clean
+.PHONY: run test chromium bench server lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@echo "Creating $(VENV) from the pinned requirements.lock (about a minute, once)"

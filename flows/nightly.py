@@ -22,6 +22,7 @@ from prefect.cache_policies import NO_CACHE  # noqa: E402
 
 from flows import pipeline  # noqa: E402
 from flows.pipeline import RunSummary  # noqa: E402,F401  (callers import it from here too)
+from flows.run_name import run_name  # noqa: E402
 from report.data import collect  # noqa: E402
 from report.render import render_markdown  # noqa: E402
 from warehouse.db import connect  # noqa: E402
@@ -48,7 +49,18 @@ def artifacts_task(warehouse: str, data_path: str | None) -> str:
     return quality
 
 
-@flow(name="rekap-nightly", log_prints=True)
+def _flow_run_name() -> str:
+    """`demo <- sirekap, sirekap-later, kaltim-internal-count.csv`: which warehouse, from what."""
+    from prefect.runtime import flow_run
+
+    p = flow_run.parameters
+    crawl = [p["crawl"]["base_url"]] if p.get("crawl") else []
+    warehouse = str(p["warehouse"])
+    shown = "shared-lake" if warehouse.startswith("ducklake:postgres:") else warehouse
+    return run_name(shown, [*crawl, *(p.get("sirekap") or []), *(p.get("internal") or []), *(p.get("official") or [])])
+
+
+@flow(name="rekap-nightly", log_prints=True, flow_run_name=_flow_run_name)
 def nightly(
     sirekap: list[Path] | None,
     warehouse: str,

@@ -62,6 +62,7 @@ def make_mirror(tmp_path: Path) -> Callable[[dict[str, object], str], Path]:
 
 @pytest.fixture(autouse=True)
 def _no_user_warehouse(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    # A test that forgets --warehouse must not touch warehouse/rekap.duckdb.
+    # A test that forgets --warehouse must not touch warehouse/rekap.sqlite, nor write reports/.
     monkeypatch.setenv("REKAP_WAREHOUSE", str(tmp_path / "default.sqlite"))
+    monkeypatch.setenv("REKAP_REPORTS", str(tmp_path / "reports"))
     os.environ.pop("REKAP_ELECTION_YEAR", None)

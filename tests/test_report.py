@@ -1,11 +1,11 @@
-"""Issue 4, "Done when" 6 and the report: rekap report in every format, the HTML in a real browser,
-and the whole run through the CLI and Prefect (messages for bad files, report artifacts)."""
+"""Issue 4, "Done when" 6 and the report: rekap report as Markdown and CSV, and the whole run
+through the CLI and Prefect (messages for bad files, report artifacts, the HTML pages it writes).
+The HTML pages themselves, in a browser: tests/test_report_site.py."""
 
 from __future__ import annotations
 
 import csv
-import shutil
-import subprocess
+import os
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,6 @@ from click.testing import CliRunner
 from flows.cli import cli
 from tests.shared import CLAIM, KALTIM_1015, OFFICIAL_RECAP, load_and_build
 from tests.test_reconciliation import BAD_FILES, write_bad_files
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0"]  # fmt: skip
-
 
 def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
@@ -28,13 +24,6 @@ def warehouse(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("report") / "w.duckdb"
     load_and_build(path, KALTIM_1015, internal=[CLAIM], official=[OFFICIAL_RECAP]).close()
     return path
-
-
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    # CI installs it (.ci/run); a developer machine without it should say so, not skip the check.
-    assert found, "the HTML report test needs Debian's chromium: apt-get install -y chromium"
-    return found
 
 
 def test_markdown_report_has_the_headline_and_the_ranked_discrepancies(warehouse: Path, tmp_path: Path) -> None:
@@ -66,40 +55,6 @@ def test_report_without_a_warehouse_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no warehouse at" in result.output
 
 
-def test_html_report_opens_in_headless_chromium(warehouse: Path, tmp_path: Path) -> None:
-    result = invoke("report", "--format", "html", "--out", tmp_path, "--warehouse", warehouse)
-    assert result.exit_code == 0, result.output
-    page = tmp_path / "rekap-report.html"
-    html = page.read_text()
-    assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "") and "<script" not in html and "<link" not in html
-    browser = chromium()
-    profile = tmp_path / "profile"
-    dom = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    # The browser parsed and laid out the page: the governor race's headline is in its DOM.
-    assert "Gubernur dan Wakil Gubernur · KALIMANTAN TIMUR" in dom.stdout
-    assert "Leader: <b>02 H. RUDY MAS'UD, S.E., M.E. - Ir. H. SENO AJI, M. Si.</b> under all three sources." in dom.stdout
-    assert '<span class="badge safe">SAFE</span>' in dom.stdout
-    # No console error, no blocked load (the page's CSP would report any resource it tried to fetch).
-    errors = [line for line in dom.stderr.splitlines() if "CONSOLE" in line or "Refused to" in line or "Uncaught" in line]
-    assert errors == []
-    shot = tmp_path / "report.png"
-    screenshot = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1200,1600", f"--screenshot={shot}", page.as_uri()],
-                                capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert screenshot.returncode == 0 and shot.stat().st_size > 20_000, screenshot.stderr[-2000:]
-
-
-def test_the_browser_check_would_see_an_external_resource(tmp_path: Path) -> None:
-    """The console check above is only worth something if it fires: a page loading a remote stylesheet."""
-    page = tmp_path / "leaky.html"
-    page.write_text("<!DOCTYPE html><html><head><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">"
-                    '<link rel="stylesheet" href="https://example.invalid/x.css"></head><body>x</body></html>')  # fmt: skip
-    dom = subprocess.run([chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert any("Refused to" in line or "CONSOLE" in line for line in dom.stderr.splitlines()), dom.stderr[-2000:]
-
-
 def test_run_with_count_files_through_the_cli_and_prefect(rekap, tmp_path: Path) -> None:
     from prefect.artifacts import Artifact
 
@@ -112,9 +67,15 @@ def test_run_with_count_files_through_the_cli_and_prefect(rekap, tmp_path: Path)
     assert f"{files + 5} records read, {files + 2} loaded, 3 quarantined" in result.output
     for path in bad:
         _, rule, message = BAD_FILES[path.name]
-        assert f"internal file not loaded: {path}: " in result.output and message in result.output
+        # Messages wrap at 100 columns: compare the words.
+        said = " ".join(result.output.split())
+        assert f"internal file not loaded: {path}: " in said and " ".join(message.split()) in said
     assert "Reconciliation per race (outcome_risk)" in result.output
-    governor = next(line for line in result.output.splitlines() if "KALIMANTAN TIMUR" in line and "safe" in line)
+    # The run writes the HTML report into a folder named after its warehouse: the index and the 10 kab/kota.
+    pages = Path(os.environ["REKAP_REPORTS"]) / "w"
+    assert f"report (11 pages): {pages / 'index.html'}" in " ".join(result.output.split())  # a long path goes on its own line
+    assert len(list(pages.glob("kabkota-*.html"))) == 10
+    governor = next(line for line in result.output.splitlines() if line.startswith("pilkada2024/pkwkp/64 ") and "safe" in line)
     assert "204,012" in governor and "195,954" in governor and "202,606" in governor
 
     races = Artifact.get("rekap-races")

@@ -11,7 +11,6 @@ A statement timeout and a memory limit keep one query from taking the machine.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -81,29 +80,13 @@ def run(location: storage.Location, sql: str, at: str | None = None, timeout: fl
         con.close()
 
 
-def flat(frame: pl.DataFrame) -> pl.DataFrame:
-    """Nested columns (lists, structs) as JSON text: CSV cells hold scalars only."""
-    nested = [name for name, dtype in frame.schema.items() if dtype.is_nested()]
-    return frame.with_columns(
-        pl.col(name).map_elements(lambda v: json.dumps(v.to_list() if isinstance(v, pl.Series) else v, ensure_ascii=False, default=str),
-                                  return_dtype=pl.Utf8, skip_nulls=True)
-        for name in nested
-    )  # fmt: skip
-
-
-def export(frame: pl.DataFrame, output: Path, fmt: str, location: storage.Location) -> None:
-    """Write a result for the analyst, never over or inside the warehouse."""
+def check_output(output: Path, location: storage.Location) -> None:
+    """An export goes anywhere but over or inside the warehouse's own storage."""
     target = Path(output).resolve()
-    inside = [p for p in (location.catalog_file, location.data_path) if p is not None and (target == p or p in target.parents)]
-    if inside or target.name.startswith(location.catalog_file.name if location.catalog_file else "\0"):
+    catalog = location.catalog_file
+    inside = [p for p in (catalog, location.data_path) if p is not None and (target == p or p in target.parents)]
+    if inside or (catalog is not None and target.name.startswith(catalog.name)):
         raise QueryRefused(f"--output {output}: that is the warehouse's own storage; write somewhere else")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "parquet":
-        frame.write_parquet(target)
-    elif fmt == "json":
-        frame.write_json(target)
-    else:
-        flat(frame).write_csv(target)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -46,6 +46,7 @@ from typing import Any
 import httpx
 import orjson
 
+from flows.progress import StepProgress
 from flows.sirekap import LEVEL_BY_CODE_LENGTH, StructuralError, canonical_hash, child_rows, is_code
 from flows.sources.archive import (
     FAILED,
@@ -73,7 +74,7 @@ USER_AGENT = "rekap/0.1 (nightly batch of public SIREKAP counts; polite: rate-li
 
 
 class CrawlError(RuntimeError):
-    """A crawl that got nothing usable (the region's own node could not be read)."""
+    """A crawl that got nothing usable: the host name does not resolve, or the region's own node could not be read."""
 
 
 class CrawlPaused(Exception):
@@ -356,8 +357,9 @@ class _Fetcher:
 class _Crawl:
     """One walk of the tree; the state it leaves is the next crawl's baseline."""
 
-    def __init__(self, target: Target, fetcher: _Fetcher, baseline: dict | None, full: bool, summary: CrawlSummary):
-        self.target, self.fetcher, self.summary = target, fetcher, summary
+    def __init__(self, target: Target, fetcher: _Fetcher, baseline: dict | None, full: bool, summary: CrawlSummary,
+                 progress: StepProgress):  # fmt: skip
+        self.target, self.fetcher, self.summary, self.progress = target, fetcher, summary, progress
         # Without a baseline every subtree counts as changed: a first crawl reads everything.
         self.full = full or baseline is None
         self.base_lists: dict[str, dict] = (baseline or {}).get("lists", {})
@@ -377,6 +379,7 @@ class _Crawl:
         return {"target": self.target.key(), "lists": self.lists, "nodes": self.nodes}
 
     def fetch_all(self, paths: list[str]) -> dict[str, Fetched]:
+        self.progress.plan(len(paths))
         futures = {self.pool.submit(self.fetcher.fetch, path): path for path in paths}
         results: dict[str, Fetched] = {}
         error: BaseException | None = None
@@ -406,6 +409,7 @@ class _Crawl:
             self.summary.failed.append({"url": url, "reason": "HTTP 404: a node the tree names is missing"})
         else:
             self.summary.failed.append({"url": url, "reason": fetched.error})
+        self.progress.advance(failed=len(self.summary.failed))
         return fetched
 
     def region_lists(self) -> None:
@@ -499,6 +503,21 @@ def _kind_of(path: str) -> str:
     return LEVEL_BY_CODE_LENGTH.get(len(code), "nasional") if code.isdigit() else "nasional"
 
 
+def check_host(base_url: str) -> None:
+    """Fail at once, in one line, when the API's host name does not resolve (offline, or a typo),
+    instead of retrying every request against a name that cannot answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    if not parts.hostname:
+        raise CrawlError(f"{base_url!r} is not a URL with a host: give e.g. https://sirekap-obj-data.kpu.go.id")
+    try:
+        socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except socket.gaierror as exc:
+        raise CrawlError(f"cannot reach {parts.hostname}: the name does not resolve (offline, or a typo in the URL?)") from exc
+
+
 def crawl(
     target: Target,
     archive_dir: Path,
@@ -513,6 +532,7 @@ def crawl(
     crawl, or an unexpected error (the crawl is then resumable). URLs that failed after their
     retries are in `summary.failed`, not raised: the caller decides (see `root_failure`).
     """
+    check_host(target.base_url)
     archive = Archive(archive_dir)
     with archive.lock():
         same = [c for c in archive.crawls() if all(c.header.get(k) == v for k, v in target.key().items())]
@@ -539,12 +559,14 @@ def crawl(
         summary = CrawlSummary(crawl_id, str(crawl_log.path.resolve()), str(archive.root.resolve()), False,
                                unfinished is not None, target.url(target.node_path(target.region)))  # fmt: skip
         fetcher = _Fetcher(target, policy, archive, crawl_log, done, max_requests)
+        progress = StepProgress(f"crawl {target.election}/{target.contest}/{target.region}", "req")
         try:
-            state = _Crawl(target, fetcher, baseline, full, summary).run()
+            state = _Crawl(target, fetcher, baseline, full, summary, progress).run()
             summary.finished = True
         except CrawlPaused:
             state = None
         finally:
+            progress.close()
             summary.requests, summary.replayed, summary.retried = fetcher.requests, fetcher.replayed, fetcher.retried
             fetcher.close()
             if not summary.finished:

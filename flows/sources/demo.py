@@ -13,6 +13,12 @@ Design:
   the same numbers at every progress level, so a series of demo snapshots is consistent.
 - Only `random.Random(seed)`, drawn in a fixed order, and compact orjson output: the same
   spec, seed and progress give byte-identical files.
+- `errors` (`SirekapErrors`, what `rekap demo` uses) puts SIREKAP's known faults into a few
+  published TPS files (docs: ../shared/notes/sirekap.md, "How the data goes wrong"): OCR-misread
+  counts, arithmetic slips on the form, a missing block. The aggregates above keep the correct
+  counts, so the full mirror still sums to the official recap and the misreads show where a
+  region's total and the TPS files under it disagree, as they did in 2024.
+  `write_withheld_snapshot` writes a later snapshot in which one kab/kota withholds its counts.
 """
 
 from __future__ import annotations
@@ -97,6 +103,32 @@ class DemoManifest:
     published_votes: dict[str, int]  # province, per candidate id, over published TPS
     complete_votes: dict[str, int]  # province, per candidate id, over all TPS (= official)
     per_kabkota_published: dict[str, dict[str, int]] = field(default_factory=dict)
+    tps_errors: dict[str, str] = field(default_factory=dict)  # TPS code -> the SirekapErrors kind it carries
+
+
+@dataclass(frozen=True)
+class SirekapErrors:
+    """How many published TPS carry each known SIREKAP fault; each TPS carries at most one.
+
+    ocr_inflated: the first candidate's count is read with a 9 in front (62 -> 962), above the
+        600 cap and the TPS's DPT, and no longer adding up to suara_sah.
+    arithmetic_slips: suara_sah written SLIP_VOTES too high: the candidates no longer add up to
+        it, nor does sah + tidak sah to the ballots cast.
+    chart_only: the administrasi block is not published (null).
+    admin_only: the candidates' counts are not published (null), the administrasi block is.
+    """
+
+    ocr_inflated: int = 3
+    arithmetic_slips: int = 4
+    chart_only: int = 3
+    admin_only: int = 2
+    seed: int = 9
+
+    SLIP_VOTES = 10
+
+    def kinds(self) -> list[str]:
+        return (["ocr_inflated"] * self.ocr_inflated + ["arithmetic_slip"] * self.arithmetic_slips
+                + ["chart_only"] * self.chart_only + ["admin_only"] * self.admin_only)  # fmt: skip
 
 
 # --- Built-in spec: Pilkada 2024, governor of East Kalimantan (Kalimantan Timur, 64) ---------
@@ -213,10 +245,39 @@ KALTIM_2024 = RaceSpec(
 
 
 def generate_kaltim_mirror(
-    out_dir: Path, progress: float = 0.964, seed: int = 2024, revisions: Mapping[str, Mapping[str, int]] | None = None
+    out_dir: Path, progress: float = 0.964, seed: int = 2024, revisions: Mapping[str, Mapping[str, int]] | None = None,
+    errors: SirekapErrors | None = None,
 ) -> DemoManifest:
     """The built-in race; the default progress is the 10:15 snapshot's 6,048 of 6,274 TPS."""
-    return generate_mirror(KALTIM_2024, out_dir, progress=progress, seed=seed, revisions=revisions)
+    return generate_mirror(KALTIM_2024, out_dir, progress=progress, seed=seed, revisions=revisions, errors=errors)
+
+
+def _choose_errors(tps: list["_Tps"], errors: SirekapErrors) -> dict[str, str]:
+    published = sorted(t.code for t in tps if t.published)
+    kinds = errors.kinds()
+    if len(kinds) > len(published):
+        raise ValueError(f"{len(kinds)} TPS with errors asked for, only {len(published)} published")
+    chosen = random.Random(errors.seed).sample(published, len(kinds))
+    return dict(zip(chosen, kinds))
+
+
+def write_withheld_snapshot(spec: RaceSpec, mirror: Path, out_dir: Path, kabkota_code: str | None = None) -> Path:
+    """A later snapshot holding one file: a kab/kota node of `mirror` whose every candidate count
+    reads 0 while its progress stays (sirekap.md, case 4: 28 Nov 2024, 10:15-10:45 WIB). Loaded
+    after `mirror`, it is withheld: the marts keep the earlier counts and flag the node.
+    Returns the file written."""
+    code = kabkota_code or spec.kabkota[0].code
+    rel = Path(spec.election) / "hhcw" / spec.contest / spec.province_code / f"{code}.json"
+    node = orjson.loads((Path(mirror) / rel).read_bytes())
+    ids = {c.candidate_id for c in spec.candidates}
+    block = node["tungsura"]
+    block["chart"] = {k: (0 if k in ids else v) for k, v in block["chart"].items()}
+    block["table"] = {child: {k: (0 if k in ids else v) for k, v in row.items()} for child, row in block["table"].items()}
+    node["ts"] = "2024-11-28 10:45:00"
+    path = Path(out_dir) / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(node))
+    return path
 
 
 def generate_mirror(
@@ -225,6 +286,7 @@ def generate_mirror(
     progress: float = 0.964,
     seed: int = 2024,
     revisions: Mapping[str, Mapping[str, int]] | None = None,
+    errors: SirekapErrors | None = None,
 ) -> DemoManifest:
     """Write a full TPS-level mirror of `spec` under `out_dir` (created if absent; files already
     there are overwritten, others left alone) and return what was written.
@@ -235,12 +297,15 @@ def generate_mirror(
     between candidates), so its administrasi block stays consistent; every aggregate above it
     is recomputed, so the mirror stays consistent too. The manifest's `complete_votes` stays the
     spec's (official) count.
+    `errors` puts SIREKAP's faults into that many published TPS files (see SirekapErrors),
+    chosen with the errors' own seed, so the clean draw and every TPS's true count stay the same.
     """
     _validate(spec, progress)
     tree, tps, rng = _draw(spec, seed)
     _choose_published(spec, tree, tps, round(progress * len(tps)), rng)
     _revise(spec, tps, revisions or {})
-    return _write(spec, tree, tps, Path(out_dir))
+    faults = _choose_errors(tps, errors) if errors else {}
+    return _write(spec, tree, tps, Path(out_dir), faults)
 
 
 def _draw(spec: RaceSpec, seed: int) -> tuple[list["_Kab"], list["_Tps"], random.Random]:
@@ -583,7 +648,7 @@ def _revise(spec: RaceSpec, tps: list[_Tps], revisions: Mapping[str, Mapping[str
         t.votes = votes
 
 
-def _write(spec: RaceSpec, tree: list[_Kab], tps: list[_Tps], root: Path) -> DemoManifest:
+def _write(spec: RaceSpec, tree: list[_Kab], tps: list[_Tps], root: Path, faults: Mapping[str, str]) -> DemoManifest:
     ids = [c.candidate_id for c in spec.candidates]
     prov = spec.province_code
     ts = spec.ts
@@ -667,7 +732,7 @@ def _write(spec: RaceSpec, tree: list[_Kab], tps: list[_Tps], root: Path) -> Dem
             for kel in kec.kelurahan:
                 tps_rows = []
                 for t in kel.tps:
-                    put(f"{hhcw}/{kab.code}/{kec.code}/{kel.code}/{t.code}.json", _tps_payload(spec, t))
+                    put(f"{hhcw}/{kab.code}/{kec.code}/{kel.code}/{t.code}.json", _tps_payload(spec, t, faults.get(t.code)))
                     tps_rows.append((t.code, t.votes if t.published else zero, 1, int(t.published)))
                 kel_rows.append((kel.code, *aggregate(f"{hhcw}/{kab.code}/{kec.code}/{kel.code}.json", tps_rows)))
             kec_rows.append((kec.code, *aggregate(f"{hhcw}/{kab.code}/{kec.code}.json", kel_rows)))
@@ -684,15 +749,26 @@ def _write(spec: RaceSpec, tree: list[_Kab], tps: list[_Tps], root: Path) -> Dem
         published_votes=dict(zip(ids, province_votes)),
         complete_votes={c: sum(k.votes[c] for k in spec.kabkota) for c in ids},
         per_kabkota_published=per_kab,
+        tps_errors=dict(faults),
     )
 
 
-def _tps_payload(spec: RaceSpec, t: _Tps) -> dict:
-    """One TPS node; an unpublished TPS has its file with both blocks null (not zeros)."""
+def _tps_payload(spec: RaceSpec, t: _Tps, fault: str | None = None) -> dict:
+    """One TPS node; an unpublished TPS has its file with both blocks null (not zeros).
+    `fault` (a SirekapErrors kind) changes what the file publishes, never the TPS's true count."""
     if t.published:
         chart = dict(zip((c.candidate_id for c in spec.candidates), t.votes))
         base = f"https://sirekap-obj-formc.kpu.go.id/demo/{spec.election}/{spec.contest}/{t.code}"
-        admin, images = t.admin, [f"{base}-1.jpg", f"{base}-2.jpg"]
+        admin, images = dict(t.admin), [f"{base}-1.jpg", f"{base}-2.jpg"]
+        first = spec.candidates[0].candidate_id
+        if fault == "ocr_inflated":
+            chart[first] = int(f"9{chart[first]}")
+        elif fault == "arithmetic_slip":
+            admin["suara_sah"] += SirekapErrors.SLIP_VOTES
+        elif fault == "chart_only":
+            admin = None
+        elif fault == "admin_only":
+            chart = None
     else:
         chart, admin, images = None, None, [None, None]
     return {
@@ -701,8 +777,8 @@ def _tps_payload(spec: RaceSpec, t: _Tps) -> dict:
         "images": images,
         "psu": "Reguler",
         "ts": spec.ts,
-        "status_suara": t.published,
-        "status_adm": t.published,
+        "status_suara": chart is not None,
+        "status_adm": admin is not None,
     }
 
 

@@ -18,8 +18,10 @@ from flows.sources.demo import (
     KabKota,
     Kecamatan,
     RaceSpec,
+    SirekapErrors,
     generate_kaltim_mirror,
     generate_mirror,
+    write_withheld_snapshot,
 )
 
 ISRAN, RUDY = "1000054", "1000055"
@@ -406,3 +408,49 @@ def test_internal_count_differs_from_the_complete_count_where_it_says(full, full
     # Same seed, same file.
     again = generate_internal_count(KALTIM_2024, tmp_path / "again.csv")
     assert again.path.read_bytes() == manifest.path.read_bytes()
+
+
+# --- SIREKAP's errors (what `rekap demo` publishes) --------------------------------------------
+
+ERRORS = SirekapErrors(ocr_inflated=3, arithmetic_slips=4, chart_only=3, admin_only=2)
+
+
+@pytest.fixture(scope="module")
+def with_errors(tmp_path_factory) -> tuple[Path, object]:
+    root = tmp_path_factory.mktemp("errors")
+    return root, generate_kaltim_mirror(root, errors=ERRORS)
+
+
+def test_errors_sit_in_published_tps_files_and_nowhere_else(with_errors, snapshot, snapshot_tps) -> None:
+    root, manifest = with_errors
+    erroneous = {p.stem: load(p) for p in tps_files(root)}
+    changed = {code for code, node in erroneous.items() if node != snapshot_tps[code]}
+    assert len(changed) == 3 + 4 + 3 + 2
+    blocks = {code: erroneous[code]["tungsura"] for code in changed}
+    over_cap = {c for c, b in blocks.items() if b["chart"] and max(candidate_keys(b["chart"]).values()) > 600}
+    chart_only = {c for c, b in blocks.items() if b["chart"] and b["administrasi"] is None}
+    admin_only = {c for c, b in blocks.items() if b["chart"] is None and b["administrasi"]}
+    slips = {c for c, b in blocks.items() if b["chart"] and b["administrasi"] and c not in over_cap}
+    assert (len(over_cap), len(slips), len(chart_only), len(admin_only)) == (3, 4, 3, 2)
+    for code in over_cap:  # the first pair's count read with a 9 in front: 62 -> 962
+        clean = snapshot_tps[code]["tungsura"]["chart"][ISRAN]
+        assert blocks[code]["chart"][ISRAN] == int(f"9{clean}")
+    for code in slips:  # suara_sah 10 too high: the candidates add up to 10 less
+        chart, admin = blocks[code]["chart"], blocks[code]["administrasi"]
+        assert admin["suara_sah"] - sum(candidate_keys(chart).values()) == 10
+    # The aggregates keep the correct counts: every file above the TPS is the clean snapshot's.
+    clean_root = snapshot[0]
+    for path in sorted((root / HHCW).rglob("*.json")):
+        if len(path.stem) < 13:
+            assert path.read_bytes() == (clean_root / path.relative_to(root)).read_bytes(), path
+    assert manifest.published_votes == snapshot[1].published_votes
+
+
+def test_withheld_snapshot_zeroes_one_kabkota_and_keeps_its_progress(snapshot, tmp_path: Path) -> None:
+    root = snapshot[0]
+    path = write_withheld_snapshot(KALTIM_2024, root, tmp_path / "later")
+    assert [p.relative_to(tmp_path / "later").as_posix() for p in (tmp_path / "later").rglob("*.json")] == [f"{HHCW}/64/6401.json"]
+    before, after = load(root / HHCW / "64" / "6401.json")["tungsura"], load(path)["tungsura"]
+    assert set(candidate_keys(after["chart"]).values()) == {0} and candidate_keys(before["chart"])[RUDY] > 0
+    assert after["chart"]["progres"] == before["chart"]["progres"]
+    assert all(set(candidate_keys(row).values()) <= {0} for row in after["table"].values())
