@@ -115,6 +115,7 @@ def run_options(command):
         click.option("--year", "election_year", type=YEARS, default=None, help="Election year the mirror's pemilu/pilkada folders mean [default: 2024, or --election's]."),
         click.option("--rules", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
                      help="Data-quality rule pack [default: $REKAP_RULES or schemas/rules.toml]."),
+        click.option("--debug", is_flag=True, help="On a failure, show Prefect's log and the traceback, not only the one-line reason."),
     ]  # fmt: skip
     for option in reversed(options):
         command = option(command)
@@ -166,7 +167,6 @@ def _check_configuration(settings: Settings) -> None:
 
 @cli.command(short_help="Crawl the API or load exports and count files; rebuild every table.", epilog=RUN_EXAMPLES)
 @run_options
-@click.option("--debug", is_flag=True, help="On a failure, show Prefect's log and the traceback, not only the one-line reason.")
 def run(debug: bool, **options) -> None:
     """Crawl a SIREKAP-compatible API into the archive and/or load SIREKAP exports and
     internal-count / official-recap files, validate them, rebuild every table and the
@@ -379,7 +379,7 @@ Examples (after `rekap server` in another terminal, and the export it prints):
 @click.option("--cron", default="0 2 * * *", show_default=True, help="When to run (cron syntax), in --timezone.")
 @click.option("--timezone", default="Asia/Makassar", show_default=True, help="Time zone of the cron (WITA for East Kalimantan).")
 @click.option("--name", default="nightly", show_default=True, help="Deployment name.")
-def serve(cron: str, timezone: str, name: str, **options) -> None:
+def serve(cron: str, timezone: str, name: str, debug: bool, **options) -> None:
     """Register the nightly deployment with its schedule and sources, and run it when due
     (blocks; Ctrl-C stops). Takes every option `rekap run` takes; the paths are checked now, at
     registration, not at 2 a.m. Task failures are retried by Prefect where a retry can help (the crawl)."""
@@ -390,6 +390,8 @@ def serve(cron: str, timezone: str, name: str, **options) -> None:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise click.BadParameter(f"unknown time zone {timezone!r} (e.g. Asia/Makassar, Asia/Jakarta, UTC)", param_hint="--timezone") from exc
     settings = _run_settings(**options, task_retries=2) if options.get("sirekap_url") else _run_settings(**options)
+    if debug:  # the served runs log everything, Prefect's own records included
+        os.environ["PREFECT_LOGGING_LEVEL"] = "DEBUG"
     prefect_environment()
     if not os.environ.get("PREFECT_API_URL"):
         raise click.ClickException(

@@ -34,7 +34,7 @@ GOVERNOR = "select votes from province_totals where contest = 'pkwkp' order by n
 KILL_POINTS = (
     "load",
     *(f"model:{name}" for name in (
-        "stg_contests", "stg_node_observations", "stg_node_versions", "stg_latest_documents", "corrections",
+        "stg_candidates", "stg_node_observations", "stg_node_versions", "stg_latest_documents", "corrections",
         "node_history", "stg_nodes", "stg_region_tree", "stg_child_votes", "int_tps_facts", "int_rule_arithmetic",
         "int_rule_rollup", "int_rule_checks", "anomalies", "data_quality", "province_totals", "region_winners",
         "outcome_risk",
@@ -197,7 +197,7 @@ def test_a_failed_run_keeps_the_published_snapshot_and_says_why(published, tmp_p
     # A model that cannot be built (a programming error, not a data fact): the run fails whole.
     shutil.copytree(Path(__file__).resolve().parents[1] / "sql", rules)
     (rules / "marts" / "province_totals.sql").write_text("-- province_totals: one row per nothing.\nselect * from no_such_table\n")
-    code = NIGHT.replace("run_night(Settings(", "import functools, warehouse.models as m; m.build = functools.partial(m.build, sql_dir=Path(sys.argv.pop())); run_night(Settings(")
+    code = NIGHT.replace("run_night(Settings(", "import functools, warehouse.models as m; m.build = functools.partial(m.build, sql_dir=Path(sys.argv.pop())); run_night(Settings(full_rebuild=True, ")
     failed = subprocess.run([sys.executable, "-c", code, str(warehouse), str(KALTIM_1015), str(rules)], capture_output=True, text=True)
     assert failed.returncode == 1 and "province_totals" in failed.stderr
 

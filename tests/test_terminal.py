@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from warehouse.db import connect
 from click.testing import CliRunner
 
 from flows.cli import cli
@@ -131,7 +132,7 @@ def test_query_parquet_needs_an_output_file(warehouse: Path, tmp_path: Path) -> 
 
 def test_query_errors_are_printed_whole(warehouse: Path) -> None:
     sql = "select " + ", ".join(f"no_such_column_{i}" for i in range(30)) + " from province_totals"
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         with pytest.raises(duckdb.Error) as raised:
             con.execute(sql)
     result = invoke("query", "--warehouse", warehouse, sql)

@@ -24,6 +24,7 @@ from warehouse.load import finish_run, start_run
 log = logging.getLogger("rekap")
 COMMIT_AUTHOR = "rekap"
 RUN_MESSAGE = "rekap run "  # + run id: how a published run's snapshot is found again
+COMPACT_FILES_PER_TABLE = 4
 
 
 def commit_run(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
@@ -56,7 +57,15 @@ def maintain(con: duckdb.DuckDBPyConnection, keep_nights: int) -> Upkeep:
     """Compact small files, expire snapshots older than the last `keep_nights` published runs,
     delete the files no snapshot reads any more (and a killed run's orphans)."""
     lake = storage.LAKE
-    merged = len(con.execute(f"call ducklake_merge_adjacent_files('{lake}')").fetchall())
+    merged = 0
+    # Compacting reads every table's file list: worth it only once small files have piled up
+    # (each night appends a few per raw table), not every night.
+    files, tables = con.execute(
+        f"""select (select count(*) from __ducklake_metadata_{lake}.ducklake_data_file where end_snapshot is null),
+                   (select count(*) from __ducklake_metadata_{lake}.ducklake_table where end_snapshot is null)"""
+    ).fetchone()  # fmt: skip
+    if files > COMPACT_FILES_PER_TABLE * tables:
+        merged = len(con.execute(f"call ducklake_merge_adjacent_files('{lake}')").fetchall())
     published = con.execute(
         f"select snapshot_id from {lake}.snapshots() where commit_message like ? order by snapshot_id desc",
         [RUN_MESSAGE + "%"],

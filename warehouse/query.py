@@ -33,7 +33,7 @@ def check_statements(con: duckdb.DuckDBPyConnection, sql: str) -> None:
     except duckdb.Error as exc:
         raise QueryRefused(_first_line(exc)) from exc
     if len(statements) != 1:
-        raise QueryRefused(f"give one statement, not {len(statements)}")
+        raise QueryRefused(f"refused: rekap query runs one statement at a time, not {len(statements)}")
     kind = statements[0].type
     if kind not in ALLOWED:
         raise QueryRefused(f"refused: rekap query is read-only, and {kind.name} statements can write or reach outside "
@@ -73,7 +73,7 @@ def run(location: storage.Location, sql: str, at: str | None = None, timeout: fl
             except duckdb.Error as exc:
                 if timed_out():
                     raise QueryRefused(f"stopped after {timeout:g} s (--timeout)") from exc
-                raise QueryRefused(_first_line(exc)) from exc
+                raise QueryRefused(str(exc).strip()) from exc  # DuckDB's whole message: its hints matter
     except duckdb.Error as exc:  # e.g. an invalid --memory-limit
         raise QueryRefused(_first_line(exc)) from exc
     finally:
