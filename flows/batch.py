@@ -7,6 +7,7 @@ read = loaded + quarantined.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,3 +126,13 @@ def add_record(batch: Batch, record: SourceRecord, election_year: int) -> None:
         batch.quarantine.append(where | {"node_code": node_code, "rule": exc.rule, "reason": exc.reason, "excerpt": excerpt})
         return
     batch.observations.append(where | {"version_id": vid, "node_code": node_code, "position": len(batch.observations), "stat": record.stat})
+
+
+def files_below(path: Path) -> int:
+    """How many mirror files a source holds (0 for a dump or crawl index: their records are
+    lines, counted as they are read): the load's progress plan, on a terminal only."""
+    path = Path(path)
+    if not path.is_dir() or is_crawl_index(path):
+        return 0
+    return sum(1 for _, _, names in os.walk(path, followlinks=True) for name in names
+               if name.lower().endswith((".json", ".json.gz")))  # fmt: skip

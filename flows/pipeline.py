@@ -23,7 +23,8 @@ from pathlib import Path
 
 import duckdb
 
-from flows.batch import iter_batches
+from flows.batch import files_below, iter_batches
+from flows.progress import StepProgress
 from flows.settings import CrawlSettings, Settings
 from schemas.raw import validate_rows
 from schemas.rules import load_rules
@@ -162,14 +163,21 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_
     """Read, validate and load every source of a run, one batch of at most `chunk_records`."""
     totals = LoadResult(0, 0, 0, 0, 0)
     known = known_files(con, [str(Path(p).resolve()) for p in sources if Path(p).is_dir()])
-    for number, batch in enumerate(iter_batches(sources, election_year, chunk_records, known)):
-        if number == 0:
-            con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
-        validated = validate_rows(batch.rows)
-        batch.quarantine_versions(validated.rejected)
-        loaded = load_batch(con, run_id, validated.frames, batch.observations, batch.quarantine, batch.files_read,
-                            batch.records_read, batch.known_records)  # fmt: skip
-        totals = LoadResult(*(a + b for a, b in zip(dataclasses.astuple(totals), dataclasses.astuple(loaded))))
+    progress = StepProgress("load", "records")  # drawn on a terminal only
+    if progress.shown:
+        progress.plan(sum(files_below(p) for p in sources))
+    try:
+        for number, batch in enumerate(iter_batches(sources, election_year, chunk_records, known)):
+            if number == 0:
+                con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
+            validated = validate_rows(batch.rows)
+            batch.quarantine_versions(validated.rejected)
+            loaded = load_batch(con, run_id, validated.frames, batch.observations, batch.quarantine, batch.files_read,
+                                batch.records_read, batch.known_records)  # fmt: skip
+            totals = LoadResult(*(a + b for a, b in zip(dataclasses.astuple(totals), dataclasses.astuple(loaded))))
+            progress.advance(failed=totals.records_quarantined, steps=batch.records_read)
+    finally:
+        progress.close()
     return totals
 
 

@@ -44,10 +44,13 @@ class StepProgress:
             task = self._bar.tasks[0]
             self._bar.update(self._task, total=(task.total or 0) + more)
 
-    def advance(self, failed: int | None = None) -> None:
+    def advance(self, failed: int | None = None, steps: int = 1) -> None:
         if self._bar is None:
             return
-        self._bar.advance(self._task)
+        task = self._bar.tasks[0]
+        if task.total is not None and task.completed + steps > task.total:  # a dump's lines are not known ahead
+            self._bar.update(self._task, total=task.completed + steps)
+        self._bar.advance(self._task, steps)
         task = self._bar.tasks[0]
         fields = {"rate": f"{task.speed:.1f} {self._unit}/s" if task.speed else ""}
         if failed is not None:

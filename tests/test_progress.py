@@ -99,3 +99,36 @@ def test_a_host_that_does_not_resolve_fails_at_once_in_one_line(tmp_path: Path) 
     assert result.exit_code == 1
     assert result.output == "Error: cannot reach no-such-host.invalid: the name does not resolve (offline, or a typo in the URL?)\n"
     assert not (tmp_path / "w.duckdb").exists()
+
+
+NIGHT = ("import sys\n"
+         "from pathlib import Path\n"
+         "from flows.pipeline import run_night\n"
+         "from flows.settings import Settings\n"
+         "run_night(Settings(warehouse=Path(sys.argv[1]), sirekap=(Path(sys.argv[2]),), chunk_records=10))\n")  # fmt: skip
+
+
+def test_a_load_shows_records_read_of_the_files_planned_on_a_terminal(mirror: Path, tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    child = subprocess.Popen([sys.executable, "-c", NIGHT, str(tmp_path / "w.sqlite"), str(mirror)], stdin=follower, stdout=follower,
+                             stderr=follower, cwd=PROJECT_ROOT, env=env, close_fds=True)  # fmt: skip
+    os.close(follower)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 120)
+        assert ready, "the night said nothing for 120 s"
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert child.wait(timeout=120) == 0, shown.decode(errors="replace")[-3000:]
+    screen = ANSI.sub("", shown.decode(errors="replace")).replace("\r", "\n")
+    bars = [line for line in screen.splitlines() if line.startswith("load")]
+    files = sum(1 for _ in mirror.rglob("*.json"))  # mini_race: 47 endpoint files (tests/shared.py)
+    assert files == 47 and bars, screen[-2000:]
+    assert f"{files}/{files}" in bars[-1] and "records/s" in bars[-1] and "0 failed" in bars[-1]
