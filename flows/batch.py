@@ -39,6 +39,8 @@ class Batch:
     # Records whose exact bytes the warehouse already loaded from the same file: counted as
     # loaded (their observation exists), never parsed again.
     known_records: int = 0
+    # Known files seen under a new size or mtime: source_file, stat, version_id (for raw_files).
+    refreshed_files: list[dict] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
 
     def quarantine_versions(self, reasons: dict[str, list[tuple[str, str]]]) -> None:
@@ -107,6 +109,8 @@ def add_record(batch: Batch, record: SourceRecord, election_year: int) -> None:
     batch.records_read += 1
     if record.known_version is not None:
         batch.known_records += 1
+        if record.restat:  # same bytes, new mtime: remembered, so the next night skips it by its stat
+            batch.refreshed_files.append({"source_file": record.source_file, "stat": record.stat, "version_id": record.known_version})
         return
     where = {"source_file": record.source_file, "source_path": record.source_path, "locator": record.locator}
     if record.error:

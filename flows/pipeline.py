@@ -173,7 +173,7 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_
             validated = validate_rows(batch.rows)
             batch.quarantine_versions(validated.rejected)
             loaded = load_batch(con, run_id, validated.frames, batch.observations, batch.quarantine, batch.files_read,
-                                batch.records_read, batch.known_records)  # fmt: skip
+                                batch.records_read, batch.known_records, batch.refreshed_files)  # fmt: skip
             totals = LoadResult(*(a + b for a, b in zip(dataclasses.astuple(totals), dataclasses.astuple(loaded))))
             progress.advance(failed=totals.records_quarantined, steps=batch.records_read)
     finally:

@@ -76,6 +76,23 @@ def test_a_mirror_downloaded_again_whole_is_read_but_only_changed_files_are_pars
     # Same JSON content (only a space added): a re-observation, not a new version.
     assert (night.load.records_read, night.load.records_loaded, night.load.versions_new) == (FILES_1015, FILES_1015, 0)
 
+    # The new mtimes are remembered: the night after, no file is even opened.
+    opened: list[str] = []
+    real_open = open
+    import builtins
+
+    def counting_open(path, *args, **kwargs):
+        if str(path).startswith(str(mirror)):
+            opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    builtins.open = counting_open
+    try:
+        quiet = run_night(Settings(warehouse=warehouse, sirekap=(mirror,)))
+    finally:
+        builtins.open = real_open
+    assert opened == [] and quiet.load.records_loaded == FILES_1015
+
 
 def test_a_quarantined_file_is_read_again_each_night(tmp_path: Path, parses) -> None:
     mirror = tmp_path / "mirror"

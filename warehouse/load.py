@@ -66,6 +66,7 @@ def load_batch(
     files_read: int,
     records_read: int,
     known_records: int = 0,
+    refreshed_files: list[dict] | None = None,
 ) -> LoadResult:
     """Insert what is new (inside the caller's transaction). `known_records` were recognised by
     their bytes as versions this warehouse already holds from the same files: loaded, not new."""
@@ -94,7 +95,7 @@ def load_batch(
         [run_id, base, now],
     )
     observations_new = con.execute("select count(*) from raw_observations").fetchone()[0] - before
-    record_files(con, run_id, observations)
+    record_files(con, run_id, observations + (refreshed_files or []))
 
     quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
     con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])

@@ -37,12 +37,18 @@ def read_mirror(root: Path, known: KnownFiles | None = None) -> Iterator[SourceR
     """
     root = str(Path(root).resolve())
     prefix = len(root) + 1
-    visited = {os.path.realpath(root)}
+    real_of = {root: os.path.realpath(root)}
+    visited = {real_of[root]}
     # Plain strings, not Path objects: at national scale (a million files) pathlib costs more than parsing.
     for folder, dirs, files in os.walk(root, followlinks=True):
         dirs.sort()
+        base = real_of.pop(folder)
         for name in list(dirs):
-            real = os.path.realpath(os.path.join(folder, name))
+            child = os.path.join(folder, name)
+            # Only a link can lead back: a plain folder's real path is its parent's plus its name
+            # (one lstat, where resolving every folder cost more than the walk itself).
+            real = os.path.realpath(child) if os.path.islink(child) else os.path.join(base, name)
+            real_of[child] = real
             if real in visited:
                 dirs.remove(name)
                 link = os.path.join(folder, name)
@@ -72,7 +78,7 @@ def read_mirror(root: Path, known: KnownFiles | None = None) -> Iterator[SourceR
                     stored = handle.read()
                 digest = bytes_hash(stored) if known is not None else None
                 if held is not None and held[2] == digest:
-                    yield SourceRecord(path, rel, "", stat=(st.st_size, st.st_mtime_ns, digest), known_version=held[3])
+                    yield SourceRecord(path, rel, "", stat=(st.st_size, st.st_mtime_ns, digest), known_version=held[3], restat=True)
                     continue
                 body = gzip.decompress(stored) if lower.endswith(GZIP_SUFFIX) else stored
             except (OSError, EOFError, zlib.error) as exc:  # gzip raises BadGzipFile (an OSError) or EOFError when cut short
