@@ -32,7 +32,7 @@ from warehouse import models, publish, storage
 from warehouse.checkpoints import pause_point
 from warehouse.counts import CountLoadResult, ingest_counts
 from warehouse.db import ensure_schema
-from warehouse.load import LoadResult, finish_run, known_files, load_batch, loaded_sources, new_run_id, start_run
+from warehouse.load import LoadResult, count_known, finish_run, known_files, load_batch, loaded_sources, new_run_id, start_run
 
 log = logging.getLogger("rekap")
 CONFLICT_RETRIES = 5
@@ -170,10 +170,13 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_
         for number, batch in enumerate(iter_batches(sources, election_year, chunk_records, known)):
             if number == 0:
                 con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
-            validated = validate_rows(batch.rows)
-            batch.quarantine_versions(validated.rejected)
-            loaded = load_batch(con, run_id, validated.frames, batch.observations, batch.quarantine, batch.files_read,
-                                batch.records_read, batch.known_records, batch.refreshed_files)  # fmt: skip
+            if batch.observations or batch.quarantine or batch.refreshed_files:
+                validated = validate_rows(batch.rows)
+                batch.quarantine_versions(validated.rejected)
+                loaded = load_batch(con, run_id, validated.frames, batch.observations, batch.quarantine, batch.files_read,
+                                    batch.records_read, batch.known_records, batch.refreshed_files)  # fmt: skip
+            else:  # every record a file the warehouse holds as it is: counted, nothing to insert
+                loaded = count_known(con, run_id, batch.files_read, batch.records_read, batch.known_records)
             totals = LoadResult(*(a + b for a, b in zip(dataclasses.astuple(totals), dataclasses.astuple(loaded))))
             progress.advance(failed=totals.records_quarantined, steps=batch.records_read)
     finally:

@@ -101,17 +101,28 @@ def load_batch(
     con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
 
     result = LoadResult(records_read, len(observations) + known_records, len(quarantine), new_versions.height, observations_new)
+    add_to_run(con, run_id, files_read, result)
+    pause_point("load")  # everything written, nothing committed
+    return result
+
+
+def count_known(con: duckdb.DuckDBPyConnection, run_id: str, files_read: int, records_read: int, known_records: int) -> LoadResult:
+    """A batch of files the warehouse holds byte for byte: loaded (their observations exist), nothing new."""
+    result = LoadResult(records_read, known_records, 0, 0, 0)
+    add_to_run(con, run_id, files_read, result)
+    return result
+
+
+def add_to_run(con: duckdb.DuckDBPyConnection, run_id: str, files_read: int, result: LoadResult) -> None:
     # Added, not set: a run loads its sources batch by batch (and count files after them).
     con.execute(
         """update runs set files_read = coalesce(files_read, 0) + ?, records_read = coalesce(records_read, 0) + ?,
                   records_loaded = coalesce(records_loaded, 0) + ?, records_quarantined = coalesce(records_quarantined, 0) + ?,
                   versions_new = coalesce(versions_new, 0) + ?, observations_new = coalesce(observations_new, 0) + ?
            where run_id = ?""",
-        [files_read, records_read, result.records_loaded, result.records_quarantined,
+        [files_read, result.records_read, result.records_loaded, result.records_quarantined,
          result.versions_new, result.observations_new, run_id],
     )  # fmt: skip
-    pause_point("load")  # everything written, nothing committed
-    return result
 
 
 
