@@ -284,7 +284,6 @@ def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
     fresh = warehouse.with_name(f"{warehouse.name}.rebuild")
     shutil.rmtree(default_data_path(fresh), ignore_errors=True)
     fresh.unlink(missing_ok=True)
-    from flows.pipeline import RunFailed
     from flows.nightly import rebuild_from_archive
 
     try:
@@ -460,7 +459,6 @@ class _NoErrorRecords(logging.Filter):
 def _run_flow(settings: Settings, debug: bool = False) -> None:
     prefect_environment()
     from flows.nightly import nightly
-    from flows.pipeline import RunFailed
     from warehouse.storage import WarehouseError
 
     quiet = _NoErrorRecords()

@@ -33,7 +33,7 @@ def lake(tmp_path_factory) -> Path:
     return warehouse
 
 
-def rekap(*args) -> "click.testing.Result":  # noqa: F821
+def rekap(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
