@@ -285,6 +285,7 @@ def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
     shutil.rmtree(default_data_path(fresh), ignore_errors=True)
     fresh.unlink(missing_ok=True)
     from flows.nightly import rebuild_from_archive
+    from flows.pipeline import RunFailed
 
     try:
         summaries = rebuild_from_archive(archive, fresh)
