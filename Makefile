@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml requirements.lock
 run: $(STAMP)  ## build the demo mirror, run the nightly flow on it, print the results
 	$(BIN)/rekap demo
 
+# Debian's chromium (the report in a browser) and postgresql (the shared-catalog test) first.
 test: $(STAMP)  ## the whole test suite (reads real data from ../shared/data), one worker per core
 	bash .ci/system-packages
 	$(BIN)/pytest -q -n auto --dist loadfile

@@ -26,6 +26,7 @@ import duckdb
 from flows.batch import files_below, iter_batches
 from flows.progress import StepProgress
 from flows.settings import CrawlSettings, Settings
+from flows.sources.count_files import CountFiles
 from schemas.raw import validate_rows
 from schemas.rules import load_rules
 from warehouse import models, publish, storage
@@ -119,7 +120,8 @@ def _publish_night(con: duckdb.DuckDBPyConnection, settings: Settings, location:
     counted = None
     if settings.internal or settings.official:
         # After SIREKAP: a count file is checked against the regions and candidates just loaded.
-        counted = ingest_counts(con, run_id, list(settings.internal), list(settings.official), settings.columns, settings.election_year)
+        counted = ingest_counts(con, run_id, list(settings.internal), list(settings.official), CountFiles(settings.columns),
+                                settings.election_year)  # fmt: skip
         clock.lap("count files")
     built = audited = 0
     if build_models:

@@ -7,6 +7,7 @@ loads them) both depend on `schemas/`, and `schemas/` on neither.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -61,3 +62,15 @@ class CountTable:
     rows: pl.DataFrame  # ROW_SCHEMA
     votes: pl.DataFrame  # VOTE_SCHEMA; an unknown cell has no row here (never a 0)
     ballot_labels: dict[int, str] = field(default_factory=dict)  # ballot number -> header it came from
+
+
+class CountFileError(ValueError):
+    """A count file that cannot be loaded at all: it goes to quarantine whole, with this message."""
+
+    def __init__(self, path: Path | str, rule: str, reason: str, locator: str = "", code: str | None = None):
+        super().__init__(f"{path}: {reason}")
+        self.path = str(path)
+        self.rule = rule
+        self.reason = reason
+        self.locator = locator
+        self.code = code

@@ -17,19 +17,27 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import duckdb
 import polars as pl
 
-from flows.sources.counts import ColumnConfig, CountFileError, CountTable
-from flows.sources.internal import read_internal
-from flows.sources.official import read_official, total_mismatches
 from schemas.counts import COUNT_TABLES, check_count_table
+from schemas.rows import CountFileError, CountTable
 from warehouse.load import QUARANTINE_SCHEMA, LoadResult, utc_now
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
-READERS = {"internal": read_internal, "official": read_official}
 SHOWN = 12  # codes listed in a message
+
+
+class CountReader(Protocol):
+    """What the loader needs of the readers (flows/sources/count_files.py CountFiles)."""
+
+    config: Any  # the column configuration: election, contest, signature()
+
+    def read(self, kind: str, path: Path) -> CountTable: ...
+
+    def total_mismatches(self, table: CountTable) -> list[tuple[int, int, int]]: ...
 
 
 @dataclass(frozen=True)
@@ -74,7 +82,7 @@ class _Knowledge:
         for election, contest, region, ballot in masters:
             self.ballots.setdefault((election, contest, region), set()).add(ballot)
 
-    def race_of(self, path: str, codes: list[str], config: ColumnConfig, election_year: int) -> tuple[str, str]:
+    def race_of(self, path: str, codes: list[str], config: Any, election_year: int) -> tuple[str, str]:
         if config.election and config.contest:
             if (config.election, config.contest) not in self.node_codes:
                 # Loaded under a race that exists nowhere, its numbers would reconcile with nothing.
@@ -136,15 +144,15 @@ def _level(length: int) -> str:
     return {2: "province", 4: "kab/kota", 6: "kecamatan", 10: "kelurahan", 13: "TPS"}[length]
 
 
-def version_of(table: CountTable, election: str, contest: str, config: ColumnConfig) -> str:
+def version_of(table: CountTable, election: str, contest: str, config: Any) -> str:
     key = f"count|{table.kind}|{election}|{contest}|{config.signature()}|{table.content_hash}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def read_and_check(con: duckdb.DuckDBPyConnection, kind: str, path: Path, config: ColumnConfig, election_year: int,
-                   knowledge: _Knowledge) -> _Accepted:  # fmt: skip
+def read_and_check(kind: str, path: Path, files: CountReader, election_year: int, knowledge: _Knowledge) -> _Accepted:
     """Read one file and hold it against its contract and the warehouse; raise CountFileError to refuse it."""
-    table = READERS[kind](path, config)
+    config = files.config
+    table = files.read(kind, path)
     failures = check_count_table(table)
     if failures:
         rule, locator, _, code = failures[0]
@@ -156,9 +164,8 @@ def read_and_check(con: duckdb.DuckDBPyConnection, kind: str, path: Path, config
 
 
 def ingest_counts(con: duckdb.DuckDBPyConnection, run_id: str, internal: list[Path], official: list[Path],
-                  columns: Path | None = None, election_year: int = 2024) -> CountLoadResult:  # fmt: skip
-    """Read, check and load every count file of a run in one transaction; refused files go to quarantine."""
-    config = ColumnConfig.load(columns)
+                  files: CountReader, election_year: int = 2024) -> CountLoadResult:  # fmt: skip
+    """Read (through `files`), check and load every count file of a run; refused files go to quarantine."""
     knowledge = _Knowledge(con)
     accepted: list[_Accepted] = []
     quarantine: list[dict] = []
@@ -166,14 +173,14 @@ def ingest_counts(con: duckdb.DuckDBPyConnection, run_id: str, internal: list[Pa
     sources = [(kind, Path(p)) for kind, paths in (("internal", internal), ("official", official)) for p in paths]
     for kind, path in sources:
         try:
-            item = read_and_check(con, kind, path, config, election_year, knowledge)
+            item = read_and_check(kind, path, files, election_year, knowledge)
         except CountFileError as exc:
             quarantine.append({"source_file": exc.path, "source_path": exc.path, "locator": exc.locator, "node_code": exc.code,
                                "rule": exc.rule, "reason": f"{kind} file not loaded: {exc.reason}", "excerpt": _excerpt(path)})  # fmt: skip
             messages.append(f"{kind} file not loaded: {exc.path}: {exc.reason}")
             continue
         accepted.append(item)
-        for ballot, total, rows in total_mismatches(item.table):
+        for ballot, total, rows in files.total_mismatches(item.table):
             messages.append(f"official recap {item.table.source_file}: total row says {total:,} for candidate {ballot:02d}, its rows sum to {rows:,} ({total - rows:+,})")
     return _load(con, run_id, [str(p.resolve()) for _, p in sources], accepted, quarantine, messages)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
-from schemas.rows import ROW_SCHEMA, VOTE_SCHEMA, CountTable  # noqa: F401  (the shapes a count reader fills)
+from schemas.rows import ROW_SCHEMA, VOTE_SCHEMA, CountFileError, CountTable  # noqa: F401  (the shapes a count reader fills)
 
 DEFAULT_COLUMNS = Path(__file__).with_name("count_columns.toml")
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
@@ -44,18 +44,6 @@ _DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",
                      "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y %H:%M", "%d-%m-%Y")  # fmt: skip
 EXAMPLES = 3
 
-
-
-class CountFileError(ValueError):
-    """A count file that cannot be loaded at all: it goes to quarantine whole, with this message."""
-
-    def __init__(self, path: Path | str, rule: str, reason: str, locator: str = "", code: str | None = None):
-        super().__init__(f"{path}: {reason}")
-        self.path = str(path)
-        self.rule = rule
-        self.reason = reason
-        self.locator = locator
-        self.code = code
 
 
 @dataclass(frozen=True)
