@@ -31,17 +31,17 @@ def mirror(tmp_path: Path) -> Path:
     return tmp_path / "mirror"
 
 
-def crawl_in_a_terminal(url: str, archive: Path) -> str:
-    """Run a crawl with its stdout and stderr on a pseudo-terminal; return what the terminal showed."""
+def in_a_terminal(code: str, *args: str, timeout: float = 60) -> str:
+    """Run Python `code` with its stdout and stderr on a pseudo-terminal; return what the terminal showed."""
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
-    child = subprocess.Popen([sys.executable, "-c", CRAWL, url, str(archive)], stdin=follower, stdout=follower, stderr=follower,
+    child = subprocess.Popen([sys.executable, "-c", code, *args], stdin=follower, stdout=follower, stderr=follower,
                              cwd=PROJECT_ROOT, env=env, close_fds=True)  # fmt: skip
     os.close(follower)
     shown = b""
     while True:
-        ready, _, _ = select.select([leader], [], [], 60)
-        assert ready, "the crawl said nothing for 60 s"
+        ready, _, _ = select.select([leader], [], [], timeout)
+        assert ready, f"the child said nothing for {timeout:g} s"
         try:
             chunk = os.read(leader, 65536)
         except OSError:  # the child closed the terminal
@@ -50,9 +50,13 @@ def crawl_in_a_terminal(url: str, archive: Path) -> str:
             break
         shown += chunk
     os.close(leader)
-    assert child.wait(timeout=60) == 0, shown.decode(errors="replace")[-3000:]
+    assert child.wait(timeout=timeout) == 0, shown.decode(errors="replace")[-3000:]
     # Each redraw of the bar starts with a carriage return: one line per redraw, colours dropped.
     return ANSI.sub("", shown.decode(errors="replace")).replace("\r", "\n")
+
+
+def crawl_in_a_terminal(url: str, archive: Path) -> str:
+    return in_a_terminal(CRAWL, url, str(archive))
 
 
 def last_bar(screen: str) -> str:
@@ -109,25 +113,7 @@ NIGHT = ("import sys\n"
 
 
 def test_a_load_shows_records_read_of_the_files_planned_on_a_terminal(mirror: Path, tmp_path: Path) -> None:
-    leader, follower = pty.openpty()
-    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
-    child = subprocess.Popen([sys.executable, "-c", NIGHT, str(tmp_path / "w.sqlite"), str(mirror)], stdin=follower, stdout=follower,
-                             stderr=follower, cwd=PROJECT_ROOT, env=env, close_fds=True)  # fmt: skip
-    os.close(follower)
-    shown = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 120)
-        assert ready, "the night said nothing for 120 s"
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(leader)
-    assert child.wait(timeout=120) == 0, shown.decode(errors="replace")[-3000:]
-    screen = ANSI.sub("", shown.decode(errors="replace")).replace("\r", "\n")
+    screen = in_a_terminal(NIGHT, str(tmp_path / "w.sqlite"), str(mirror), timeout=120)
     bars = [line for line in screen.splitlines() if line.startswith("load")]
     files = sum(1 for _ in mirror.rglob("*.json"))  # mini_race: 47 endpoint files (tests/shared.py)
     assert files == 47 and bars, screen[-2000:]
