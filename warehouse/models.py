@@ -144,7 +144,7 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     for model in models:
         pause_point(f"model:{model.name}")  # a crash test can stop the run before any model
         try:
-            con.execute(f"create or replace table {model.name} as\n{model.sql}")
+            write_model(con, model)
         except duckdb.Error as exc:
             raise ModelError(f"model {model.name} ({model.path}) failed: {exc}") from exc
         contract = MART_CONTRACTS.get(model.name)
@@ -153,8 +153,70 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
             check_contract(con, model.name, contract)
             columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description}
         comment_table(con, model.name, f"{model.name}: {model.description}", columns)
+    con.execute(f"drop table if exists {NEXT}; drop table if exists {GONE}")
     create_macros(con, sql_dir, "macros")
     return models
+
+
+# Above this share of a model's rows changed, writing the table anew costs less than the diff.
+REPLACE_SHARE = 0.3
+NEXT, GONE = "temp.main.rekap_model_next", "temp.main.rekap_model_gone"
+ROW_HASH = "rekap_row_hash"
+
+
+def write_model(con: duckdb.DuckDBPyConnection, model: Model) -> str:
+    """Make table `model.name` hold what the model's SQL returns; how it was written.
+
+    A model already built with the same columns gets only its difference: the rows it no longer
+    returns are deleted and the new ones inserted. On a lake every write is a file, kept until
+    retention expires its snapshot, so a night that moves 1% of the rows stores about 1% of the
+    table, not a copy of it. Rows are matched whole (a row hash finds the candidates, then every
+    column is compared), so the table ends exactly equal to the SQL's result. "replaced" when
+    most rows moved, when a table holds a row twice (no set difference says which copy went),
+    or on the first build.
+    """
+    name = model.name
+    columns = table_columns(con, name)
+    if not columns:
+        con.execute(f"create or replace table {name} as\n{model.sql}")
+        return "created"
+    con.execute(f"create or replace temp table rekap_model_next as select *, hash(model) as {ROW_HASH} from (\n{model.sql}\n) as model")
+    if table_columns(con, NEXT)[:-1] != columns or not (distinct_rows(con, NEXT, ROW_HASH) and distinct_rows(con, name)):
+        con.execute(f"create or replace table {name} as select * exclude ({ROW_HASH}) from {NEXT}")
+        return "replaced"
+    same = " and ".join(f'old."{column}" is not distinct from next."{column}"' for column, _ in columns)
+    matched = f"on hash(old) = next.{ROW_HASH} and {same}"
+    con.execute(f"create or replace temp table rekap_model_gone as select old.* from {name} as old anti join {NEXT} as next {matched}")
+    (gone,) = con.execute(f"select count(*) from {GONE}").fetchone()
+    (rows,) = con.execute(f"select count(*) from {name}").fetchone()
+    if gone > REPLACE_SHARE * rows:
+        con.execute(f"create or replace table {name} as select * exclude ({ROW_HASH}) from {NEXT}")
+        return "replaced"
+    if gone:
+        went = " and ".join(f'{name}."{column}" is not distinct from rekap_model_gone."{column}"' for column, _ in columns)
+        con.execute(f"delete from {name} using {GONE} where {went}")
+    con.execute(f"insert into {name} select next.* exclude ({ROW_HASH}) from {NEXT} as next anti join {name} as old {matched}")
+    return "updated"
+
+
+def distinct_rows(con: duckdb.DuckDBPyConnection, table: str, row_hash: str | None = None) -> bool:
+    """No row twice (nor two rows with one hash, which would be as good as never)."""
+    rows, hashes = con.execute(f"select count(*), count(distinct {row_hash or 'hash(t)'}) from {table} as t").fetchone()
+    return rows == hashes
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    """(name, type) of each column of `table` (a model's name, or a qualified temp table); [] when missing."""
+    database, schema, name = table.split(".") if table.count(".") == 2 else (current_database(con), "main", table)
+    return con.execute(
+        """select column_name, data_type from duckdb_columns()
+           where database_name = ? and schema_name = ? and table_name = ? order by column_index""",
+        [database, schema, name],
+    ).fetchall()
+
+
+def current_database(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("select current_database()").fetchone()[0]
 
 
 def create_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, folder: str = "macros", before_models: bool = False) -> None:
