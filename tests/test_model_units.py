@@ -351,3 +351,246 @@ def test_int_tps_facts_classifies_completeness_and_sums_the_chart() -> None:
         {"code": T3, "completeness": "admin_only", "candidate_sum": None, "candidate_max": None, "suara_sah": 12},
         {"code": KEL + "004", "completeness": "empty", "candidate_sum": None, "candidate_max": None, "suara_sah": None},
     ])  # fmt: skip
+
+
+# --- Data-quality rules: a passing and a failing case each ---------------------------------------
+
+# A consistent C.HASIL form: 100 candidate votes = sah 100; 100 + 2 = 102 ballots = total; voters
+# 98 + 3 + 1 = 102 = pengguna_total; each _j = _l + _p; 98 DPT voters of 200 registered.
+CONSISTENT_FORM = {
+    "candidate_sum": 100, "suara_sah": 100, "suara_tidak_sah": 2, "suara_total": 102,
+    "pemilih_dpt_j": 200, "pemilih_dpt_l": 100, "pemilih_dpt_p": 100,
+    "pengguna_dpt_j": 98, "pengguna_dpt_l": 50, "pengguna_dpt_p": 48,
+    "pengguna_dptb_j": 3, "pengguna_dptb_l": 2, "pengguna_dptb_p": 1,
+    "pengguna_non_dpt_j": 1, "pengguna_non_dpt_l": 1, "pengguna_non_dpt_p": 0,
+    "pengguna_total_j": 102, "pengguna_total_l": 53, "pengguna_total_p": 49,
+}
+ARITHMETIC = ("c1_candidate_sum", "c1_valid_invalid_total", "c1_voters_total", "c1_male_female_total",
+              "c1_ballots_over_voters", "c1_dpt_voters_over_registered")  # fmt: skip
+
+
+def form(code: str, election: str = PEMILU, **changes) -> dict:
+    return {"election": election, "contest": "ppwp", "code": code, "version_id": f"v{code[-3:]}", **CONSISTENT_FORM, **changes}
+
+
+def checked(code: str, rules: tuple[str, ...], broken: set[str] = frozenset()) -> list[dict]:
+    return [{"code": code, "rule_id": rule, "broken": rule in broken} for rule in rules]
+
+
+def findings(model: str, given: dict) -> dict[tuple[str, str], tuple[str, str]]:
+    """(code, rule) -> (observed, expected) for each rule the model finds broken."""
+    return {(r["code"], r["rule_id"]): (r["observed"], r["expected"]) for r in run_model(model, given) if r["broken"]}
+
+
+ARITHMETIC_FORMS = {"int_tps_facts": [
+    form(T1),
+    form(T2, suara_sah=99, suara_tidak_sah=3),  # 100 candidate votes vs sah 99 (99 + 3 = 102 still adds up)
+    form(T3, suara_tidak_sah=3),  # 100 + 3 = 103 ballots vs total 102
+    form(KEL + "004", pemilih_dpt_l=101),  # 200 registered vs 101 + 100
+    form(KEL + "005", suara_sah=None, suara_tidak_sah=None),  # the checks reading them are skipped
+    form(KEL + "006", **{field: None for field in CONSISTENT_FORM if field != "candidate_sum"}),  # chart only
+]}
+
+
+def test_int_rule_arithmetic_checks_the_c1_form_and_skips_what_is_missing() -> None:
+    check_model("int_rule_arithmetic", ARITHMETIC_FORMS, [
+        *checked(T1, ARITHMETIC),
+        *checked(T2, ARITHMETIC, {"c1_candidate_sum"}),
+        # suara_total is still 102 = voters: only the sum breaks, not ballots_over_voters.
+        *checked(T3, ARITHMETIC, {"c1_valid_invalid_total"}),
+        *checked(KEL + "004", ARITHMETIC, {"c1_male_female_total"}),
+        # Without sah and tidak sah, candidate_sum and valid_invalid_total cannot run: 4 checks, not 6.
+        *checked(KEL + "005", ARITHMETIC[2:]),
+        # 006 has no administrasi block: no C1 check at all (missing is not zero).
+    ])  # fmt: skip
+    assert findings("int_rule_arithmetic", ARITHMETIC_FORMS) == {
+        (T2, "c1_candidate_sum"): ("100", "99"),
+        (T3, "c1_valid_invalid_total"): ("100 + 3 = 103", "102"),
+        (KEL + "004", "c1_male_female_total"): ("pemilih_dpt_j = 200", "pemilih_dpt_l + _p = 101 + 100 = 201"),
+    }
+
+
+PLAUSIBILITY = ("candidate_over_cap", "votes_over_dpt", "counts_over_registered")
+
+
+def chart(code: str, *counts: int, election: str = PEMILU) -> list[dict]:
+    return [{"election": election, "contest": "ppwp", "code": code, "candidate_id": f"c{n}", "votes": v}
+            for n, v in enumerate(counts, start=1)]  # fmt: skip
+
+
+PLAUSIBILITY_FORMS = {
+    "int_tps_facts": [
+        # Thresholds of the shipped pack: cap 300 (pemilu) / 600 (pilkada), tolerance 0.02.
+        form(T1, candidate_sum=301, candidate_max=301, suara_total=303, pemilih_dpt_j=400, pengguna_dptb_j=2, pengguna_non_dpt_j=1),
+        form(T2, candidate_sum=300, candidate_max=300, suara_total=303, pemilih_dpt_j=400, pengguna_dptb_j=2, pengguna_non_dpt_j=1),
+        form(T3, candidate_sum=100, candidate_max=60, suara_total=102, pemilih_dpt_j=97, pengguna_dptb_j=5, pengguna_non_dpt_j=1),
+        form(KEL + "004", election=PILKADA, candidate_sum=500, candidate_max=500, pemilih_dpt_j=None),
+        form(KEL + "005", candidate_sum=None, candidate_max=None, suara_total=110, pemilih_dpt_j=100, pengguna_dptb_j=3, pengguna_non_dpt_j=2),
+    ],
+    "stg_node_votes": [*chart(T1, 301, 0), *chart(T2, 300, 0), *chart(T3, 60, 40), *chart(KEL + "004", 500, 0, election=PILKADA)],
+}
+
+
+def test_int_rule_plausibility_uses_the_rule_packs_caps_and_tolerance() -> None:
+    check_model("int_rule_plausibility", PLAUSIBILITY_FORMS, [
+        # 301 > 300; 301 <= 400 x 1.02 = 408; max(301, 303) = 303 <= 400 + 2 + 1 = 403.
+        *checked(T1, PLAUSIBILITY, {"candidate_over_cap"}),
+        # 300 is at the cap, not above it.
+        *checked(T2, PLAUSIBILITY),
+        # 100 > 97 x 1.02 = 98.94; max(100, 102) = 102 <= 97 + 5 + 1 = 103.
+        *checked(T3, PLAUSIBILITY, {"votes_over_dpt"}),
+        # Pilkada's cap is 600: 500 passes. No DPT: the two DPT checks cannot run.
+        *checked(KEL + "004", PLAUSIBILITY[:1]),
+        # No chart: only suara_total can be checked, 110 > 100 + 3 + 2 = 105.
+        *checked(KEL + "005", PLAUSIBILITY[2:], {"counts_over_registered"}),
+    ])  # fmt: skip
+    assert findings("int_rule_plausibility", PLAUSIBILITY_FORMS) == {
+        (T1, "candidate_over_cap"): ("c1: 301", "300"),
+        (T3, "votes_over_dpt"): ("100", "97 x 1.02 = 98.94"),
+        (KEL + "005", "counts_over_registered"): ("suara_total 110", "100 + 3 + 2 = 105"),
+    }
+
+
+def test_int_rule_plausibility_reads_its_thresholds_from_ref_rule_params() -> None:
+    looser = [
+        {"rule_id": "candidate_over_cap", "param": "pemilu", "value": 301.0},
+        {"rule_id": "candidate_over_cap", "param": "pilkada", "value": 600.0},
+        {"rule_id": "votes_over_dpt", "param": "tolerance", "value": 0.05},
+    ]
+    got = findings("int_rule_plausibility", PLAUSIBILITY_FORMS | {"ref_rule_params": looser})
+    # 301 is at a cap of 301; 100 <= 97 x 1.05 = 101.85: only the suara_total finding is left.
+    assert set(got) == {(KEL + "005", "counts_over_registered")}
+
+
+def node(code: str, version_id: str, node_type: str = "aggregate", **row) -> dict:
+    return pkwkp(code=code, version_id=version_id, node_type=node_type, **row)
+
+
+def counts(code: str, *votes_per_candidate: int, column: str = "code") -> list[dict]:
+    return [pkwkp(**{column: code}, candidate_id=str(n), votes=v) for n, v in enumerate(votes_per_candidate, start=1)]
+
+
+KEL_64, TPS_64A, TPS_64B = "6401012001", "6401012001001", "6401012001002"
+
+
+def rollup_inputs(kelurahan_chart: tuple[int, int], max_difference: float = 0.0) -> dict:
+    return {
+        "stg_nodes": [
+            node("6401", "k6401", has_chart=True, progress_reported=10),  # 10 TPS in, 2 loaded: no TPS-sum check
+            node("6402", "k6402", has_chart=True, progress_reported=5),
+            node(KEL_64, "kel", has_chart=True, progress_reported=2),  # both its TPS loaded with a chart
+            node(TPS_64A, "ta", "tps", has_chart=True), node(TPS_64B, "tb", "tps", has_chart=True),
+        ],
+        "stg_node_votes": [*counts("6401", 101, 52), *counts("6402", 30, 20), *counts(KEL_64, *kelurahan_chart),
+                           *counts(TPS_64A, 3, 1), *counts(TPS_64B, 4, 1)],
+        "stg_child_rows": [pkwkp(parent_code="64", child_code=c, has_votes=True, progress_reported=9, parent_version_id="p64")
+                           for c in ("6401", "6402")],
+        "stg_child_votes": [*counts("6401", 100, 50, column="child_code"), *counts("6402", 30, 20, column="child_code")],
+        "int_tps_ancestors": ancestors(PILKADA, "pkwkp", TPS_64A, TPS_64B),
+        "int_tps_rollup_votes": counts(KEL_64, 7, 2),  # 3 + 4 and 1 + 1
+        "ref_rule_params": [{"rule_id": "rollup_parent_row", "param": "max_difference", "value": max_difference},
+                            {"rule_id": "rollup_tps_sum", "param": "max_difference", "value": max_difference}],
+    }  # fmt: skip
+
+
+def test_int_rule_rollup_compares_a_node_with_its_parent_row_and_its_tps_files() -> None:
+    check_model("int_rule_rollup", rollup_inputs((7, 2)), [
+        # 6401's own 101 : 52 vs the province's row 100 : 50.
+        {"code": "6401", "rule_id": "rollup_parent_row", "broken": True, "observed": "1: 101, 2: 52", "expected": "1: 100, 2: 50"},
+        {"code": "6402", "rule_id": "rollup_parent_row", "broken": False, "observed": "1: 30, 2: 20", "expected": "1: 30, 2: 20"},
+        # The kelurahan's 7 : 2 = its two TPS, 3 + 4 : 1 + 1.
+        {"code": KEL_64, "rule_id": "rollup_tps_sum", "broken": False, "observed": "1: 7, 2: 2", "expected": "file 1: 7, 2: 2"},
+    ])  # fmt: skip
+
+
+def test_int_rule_rollup_breaks_only_beyond_max_difference() -> None:
+    # The kelurahan says 7 : 3, its TPS add up to 7 : 2: one vote apart.
+    strict = rollup_inputs((7, 3))
+    assert findings("int_rule_rollup", strict)[KEL_64, "rollup_tps_sum"] == ("1: 7, 2: 2", "file 1: 7, 2: 3")
+    # With max_difference 1, a 1-vote gap passes; 6401's 101 - 100 = 1 and 52 - 50 = 2 still breaks.
+    assert set(findings("int_rule_rollup", rollup_inputs((7, 3), max_difference=1))) == {("6401", "rollup_parent_row")}
+
+
+def version(code: str, version_id: str, seq: int, **row) -> dict:
+    return pkwkp(code=code, version_id=version_id, observed_seq=seq, **row)
+
+
+def test_int_rule_withheld_reports_the_latest_withheld_version_and_what_is_reported_instead() -> None:
+    check_model("int_rule_withheld", {
+        "stg_node_versions": [
+            version("6401", "k1", 1, withheld=False, chart_votes=15, progress_reported=3, progress_total=10, source_ts="t1"),
+            version("6401", "k2", 2, withheld=True, candidate_counts=2, progress_reported=4, progress_total=10, source_ts="t2"),
+            version("6402", "m1", 3, withheld=False, chart_votes=8),
+            version("6403", "w1", 4, withheld=True, candidate_counts=2, progress_reported=1, progress_total=5, source_ts="t4"),
+        ],
+        # The versions in use (stg_latest_documents skips withheld ones): 6403 was only seen withheld.
+        "stg_nodes": [node("6401", "k1"), node("6402", "m1")],
+    }, [
+        {"code": "6401", "version_id": "k2", "broken": True, "observed": "all 2 counts 0 at progress 4/10 (ts t2)",
+         "expected": "the earlier version with 15 votes at progress 3/10 (ts t1)"},
+        {"code": "6402", "version_id": "m1", "broken": False, "observed": None, "expected": None},
+        {"code": "6403", "version_id": "w1", "broken": True, "observed": "all 2 counts 0 at progress 1/5 (ts t4)",
+         "expected": "nothing: no earlier counts (no data)"},
+    ])  # fmt: skip
+
+
+def test_int_rule_psu_flags_a_revote_marker_in_the_file_or_the_parents_row() -> None:
+    check_model("int_rule_psu", {
+        "stg_nodes": [node("6401", "k1", psu="PSU"), node("6402", "k2", psu="Reguler"), node("6403", "k3"), node("6404", "k4")],
+        "stg_child_rows": [
+            pkwkp(parent_code="64", child_code="6403", psu="PSL", parent_version_id="p64"),
+            pkwkp(parent_code="64", child_code="6404", psu=" ", parent_version_id="p64"),  # blank is not a marker
+        ],
+    }, [
+        {"code": "6401", "version_id": "k1", "broken": True, "observed": "PSU"},
+        {"code": "6402", "version_id": "k2", "broken": False, "observed": None},
+        # The file says nothing; the province's row for it says PSL: the finding points at the province's version.
+        {"code": "6403", "version_id": "p64", "broken": True, "observed": "PSL"},
+        {"code": "6404", "version_id": "k4", "broken": False, "observed": None},
+    ])  # fmt: skip
+
+
+REFERENCE_BASE = {
+    "stg_contests": CONTESTS,
+    "stg_nodes": [ppwp(code=T1, version_id="v1"), ppwp(code=T2, version_id="v2")],
+}
+
+
+def test_int_rule_reference_unknown_candidate() -> None:
+    check_model("int_rule_reference", REFERENCE_BASE | {
+        "stg_node_votes": [ppwp(code=T1, candidate_id=ANIES, votes=1), ppwp(code=T1, candidate_id="100099", votes=5),
+                           ppwp(code=T2, candidate_id=PRABOWO, votes=3)],
+        "stg_candidates": [ppwp(candidate_id=ANIES), ppwp(candidate_id=PRABOWO)],  # a national master
+    }, [
+        {"code": T1, "rule_id": "unknown_candidate", "broken": True, "observed": "100099", "expected": f"{ANIES}, {PRABOWO}"},
+        {"code": T2, "rule_id": "unknown_candidate", "broken": False, "observed": None, "expected": None},
+    ])  # fmt: skip
+
+
+def test_int_rule_reference_region_outside_tree() -> None:
+    check_model("int_rule_reference", REFERENCE_BASE | {
+        "stg_region_tree": [{"election": PEMILU, "parent_code": KEL, "code": T1}],  # the kelurahan's list omits T2
+    }, [
+        {"code": T1, "rule_id": "region_outside_tree", "broken": False, "observed": T1, "expected": KEL},
+        {"code": T2, "rule_id": "region_outside_tree", "broken": True, "observed": T2, "expected": KEL},
+    ])  # fmt: skip
+
+
+def test_int_rule_reference_duplicate_node() -> None:
+    def seen(code, version_id, seq, **row):
+        return ppwp(code=code, version_id=version_id, observed_seq=seq, run_id="r1", snapshot="snap", **row)
+
+    given = REFERENCE_BASE | {
+        "stg_node_versions": [seen(T1, "v0", 1), seen(T1, "v1", 2), seen(T2, "v2", 3)],
+        # One snapshot holds T1 twice with different content (two paths), T2 once.
+        "stg_node_observations": [seen(T1, "v0", 1, source_path="a/t1.json"), seen(T1, "v1", 2, source_path="b/t1.json"),
+                                  seen(T2, "v2", 3, source_path="a/t2.json")],
+    }  # fmt: skip
+    check_model("int_rule_reference", given, [
+        # The finding points at T1's latest version, v1 (seq 2 > 1).
+        {"code": T1, "rule_id": "duplicate_node", "broken": True, "version_id": "v1"},
+        {"code": T2, "rule_id": "duplicate_node", "broken": False, "version_id": "v2"},
+    ])  # fmt: skip
+    assert findings("int_rule_reference", given) == {
+        (T1, "duplicate_node"): ("2 different versions in snap (a/t1.json, b/t1.json)", "1 version"),
+    }
