@@ -90,8 +90,19 @@ def check_model(name: str, given: dict[str, Rows], expected: Rows) -> None:
     if got:
         missing = [c for c in columns if c not in got[0]]
         assert not missing, f"{name} has no column(s) {missing}; it has {list(got[0])}"
-    projected = [{c: row[c] for c in columns} for row in got]
-    assert _sorted(projected) == _sorted(expected)
+    projected = _sorted([{c: row[c] for c in columns} for row in got])
+    expected = _sorted(expected)
+    if projected != expected:
+        # Plain asserts in this module are not rewritten by pytest: say what differs ourselves.
+        missing = [row for row in expected if row not in projected]
+        unexpected = [row for row in projected if row not in expected]
+        pytest.fail(
+            f"{name} made other rows than expected (on columns {columns}).\n"
+            + "".join(f"  expected, not made: {row}\n" for row in missing)
+            + "".join(f"  made, not expected: {row}\n" for row in unexpected)
+            + ("" if missing or unexpected else f"  same rows, other multiplicities: made {projected}\n"),
+            pytrace=False,
+        )
 
 
 def _sorted(rows: Rows) -> Rows:

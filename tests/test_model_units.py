@@ -594,3 +594,210 @@ def test_int_rule_reference_duplicate_node() -> None:
     assert findings("int_rule_reference", given) == {
         (T1, "duplicate_node"): ("2 different versions in snap (a/t1.json, b/t1.json)", "1 version"),
     }
+
+
+# --- Marts: reconciliation, outcome risk, corrections, data quality -----------------------------
+
+def source_number(code: str, source: str, nomor_urut: int, count: int, complete: bool = True, **row) -> dict:
+    return pkwkp(region_code=code, level={2: "provinsi", 4: "kabkota"}[len(code)], race_code="64", source=source,
+                 nomor_urut=nomor_urut, candidate_id=f"c{nomor_urut}", candidate_key=f"{nomor_urut:02d}",
+                 votes=count, complete=complete, **row)  # fmt: skip
+
+
+def test_reconciliation_matches_mismatches_missing_and_partial_sources() -> None:
+    check_model("reconciliation", {
+        "int_source_votes": [
+            source_number("64", "internal", 1, 100), source_number("64", "internal", 2, 50),
+            source_number("64", "sirekap", 1, 100), source_number("64", "sirekap", 2, 48),
+            # The internal count has no number for 02 in 6401 (an empty cell).
+            source_number("6401", "internal", 1, 60), source_number("6401", "sirekap", 1, 60), source_number("6401", "sirekap", 2, 30),
+            source_number("6402", "internal", 1, 40, tps_covered=10, tps_total=10),
+            source_number("6402", "internal", 2, 20, tps_covered=10, tps_total=10),
+            source_number("6402", "sirekap", 1, 20, complete=False, tps_covered=5, tps_total=10),
+            source_number("6402", "sirekap", 2, 10, complete=False, tps_covered=5, tps_total=10),
+            source_number("6403", "sirekap", 1, 70),  # one source only: nothing to reconcile
+        ],
+        "stg_regions": [{"code": "64", "region_name": "KALIMANTAN TIMUR"}],
+    }, [
+        {"region_code": "64", "region_name": "KALIMANTAN TIMUR", "candidate_name": "candidate 01", "internal_votes": 100, "sirekap_votes": 100,
+         "internal_minus_sirekap": 0, "status": "match", "internal_vs_sirekap": "match", "coverage": None},
+        {"region_code": "64", "region_name": "KALIMANTAN TIMUR", "candidate_name": "candidate 02", "internal_votes": 50, "sirekap_votes": 48,
+         "internal_minus_sirekap": 2, "status": "mismatch", "internal_vs_sirekap": "mismatch", "coverage": None},  # 50 - 48
+        {"region_code": "6401", "region_name": None, "candidate_name": "candidate 01", "internal_votes": 60, "sirekap_votes": 60,
+         "internal_minus_sirekap": 0, "status": "match", "internal_vs_sirekap": "match", "coverage": None},
+        # The internal count has kab/kota numbers in this race, so its missing 02 is missing, not 0.
+        {"region_code": "6401", "region_name": None, "candidate_name": "candidate 02", "internal_votes": None, "sirekap_votes": 30,
+         "internal_minus_sirekap": None, "status": "missing_internal", "internal_vs_sirekap": None, "coverage": None},
+        # SIREKAP covers 5 of 10 TPS: 40 vs 20 is not a mismatch yet.
+        {"region_code": "6402", "region_name": None, "candidate_name": "candidate 01", "internal_votes": 40, "sirekap_votes": 20,
+         "internal_minus_sirekap": 20, "status": "partial", "internal_vs_sirekap": "partial", "coverage": "SIREKAP 5 of 10 TPS"},
+        {"region_code": "6402", "region_name": None, "candidate_name": "candidate 02", "internal_votes": 20, "sirekap_votes": 10,
+         "internal_minus_sirekap": 10, "status": "partial", "internal_vs_sirekap": "partial", "coverage": "SIREKAP 5 of 10 TPS"},
+    ])  # fmt: skip
+
+
+def test_tps_reconciliation_compares_internal_and_sirekap_at_each_tps_of_the_race() -> None:
+    tps_a, tps_b, tps_d, other_race = "6401012001001", "6401012001002", "6401012001004", "6501012001001"
+    check_model("tps_reconciliation", {
+        "int_count_regions": [
+            pkwkp(source_kind="internal", level="tps", code=tps_a, version_id="f1", row_number=2, submissions=2, submissions_disagree=True),
+            pkwkp(source_kind="internal", level="tps", code=tps_d, version_id="f1", row_number=3, submissions=1, submissions_disagree=False),
+        ],
+        "stg_count_votes": [
+            pkwkp(source_kind="internal", version_id="f1", row_number=2, nomor_urut=1, candidate_id="c1", votes=10),
+            pkwkp(source_kind="internal", version_id="f1", row_number=2, nomor_urut=2, candidate_id="c2", votes=5),
+            pkwkp(source_kind="internal", version_id="f1", row_number=3, nomor_urut=1, candidate_id="c1", votes=8),
+        ],
+        "stg_nodes": [
+            pkwkp(code=tps_a, node_type="tps", has_chart=True, images=["https://img/a1.jpg", None]),
+            pkwkp(code=tps_b, node_type="tps", has_chart=True),
+            pkwkp(code=other_race, node_type="tps", has_chart=True),  # province 65: no internal count there
+        ],
+        "stg_node_votes": [pkwkp(code=tps_a, candidate_id="c1", votes=10), pkwkp(code=tps_a, candidate_id="c2", votes=7),
+                           pkwkp(code=tps_b, candidate_id="c1", votes=3), pkwkp(code=tps_b, candidate_id="c2", votes=4),
+                           pkwkp(code=other_race, candidate_id="c1", votes=9)],
+        "stg_candidates": [pkwkp(region_code="64", candidate_id="c1", nomor_urut=1), pkwkp(region_code="64", candidate_id="c2", nomor_urut=2)],
+        "stg_contests": CONTESTS,
+        "tps_status": [pkwkp(tps_code=tps_a, status="flagged")],
+    }, [
+        {"tps_code": tps_a, "nomor_urut": 1, "internal_votes": 10, "sirekap_votes": 10, "delta": 0, "status": "match",
+         "internal_submissions_disagree": True, "sirekap_published": True, "image_urls": ["https://img/a1.jpg"], "anomaly_status": "flagged"},
+        {"tps_code": tps_a, "nomor_urut": 2, "internal_votes": 5, "sirekap_votes": 7, "delta": -2, "status": "mismatch",  # 5 - 7
+         "internal_submissions_disagree": True, "sirekap_published": True, "image_urls": ["https://img/a1.jpg"], "anomaly_status": "flagged"},
+        {"tps_code": tps_b, "nomor_urut": 1, "internal_votes": None, "sirekap_votes": 3, "delta": None, "status": "missing_internal",
+         "internal_submissions_disagree": None, "sirekap_published": True, "image_urls": None, "anomaly_status": None},
+        {"tps_code": tps_b, "nomor_urut": 2, "internal_votes": None, "sirekap_votes": 4, "delta": None, "status": "missing_internal",
+         "internal_submissions_disagree": None, "sirekap_published": True, "image_urls": None, "anomaly_status": None},
+        # Not published by SIREKAP: missing there, never a 0.
+        {"tps_code": tps_d, "nomor_urut": 1, "internal_votes": 8, "sirekap_votes": None, "delta": None, "status": "missing_sirekap",
+         "internal_submissions_disagree": False, "sirekap_published": False, "image_urls": None, "anomaly_status": None},
+    ])  # fmt: skip
+
+
+def leader(race: str, source: str, key: str | None, margin: int, valid: int, region: str | None = None, **row) -> dict:
+    return pkwkp(region_code=region or race, race_code=race, source=source, leader_key=key,
+                 leader_nomor_urut=int(key) if key else None, leader_candidate_id=f"{race}-{key}" if key else None,
+                 margin_votes=margin, valid_votes=valid, **row)  # fmt: skip
+
+
+def test_outcome_risk_weighs_the_votes_at_stake_against_the_smallest_margin() -> None:
+    check_model("outcome_risk", {
+        "int_source_leaders": [
+            leader("64", "internal", "01", 1200, 10000), leader("64", "sirekap", "01", 1000, 10000, tps_covered=90, tps_total=100),
+            leader("64", "internal", "02", 10, 100, region="6401"),  # a kab/kota inside the race: not the race's leader
+            leader("65", "internal", "02", 300, 5000), leader("65", "sirekap", "01", 200, 5000, tps_covered=100, tps_total=100),
+            leader("63", "sirekap", "01", 5000, 20000, tps_covered=100, tps_total=100),
+            leader("62", "sirekap", None, 0, 1000, tps_covered=50, tps_total=50),  # a tie: no leader
+        ],
+        "reconciliation": [
+            pkwkp(region_code="64", race_code="64", internal_vs_sirekap="mismatch", internal_minus_sirekap=200),
+            pkwkp(region_code="64", race_code="64", internal_vs_sirekap="match", internal_minus_sirekap=0),
+            pkwkp(region_code="6401", race_code="64", internal_vs_sirekap="mismatch", internal_minus_sirekap=999),  # below the race
+        ],
+        "tps_reconciliation": [
+            pkwkp(race_code="64", tps_code="6401012001001", status="mismatch", delta=-30),
+            pkwkp(race_code="64", tps_code="6401012001002", status="mismatch", delta=20),
+            pkwkp(race_code="64", tps_code="6401012001003", status="match", delta=0),
+        ],
+        "stg_contests": CONTESTS,
+        # SIREKAP's candidate ids are per race: 63's leader is another pair, without a name here.
+        "stg_candidates": [pkwkp(region_code="64", candidate_id="64-01", nomor_urut=1, candidate_name="RUDY - SENO")],
+        "tps_status": [pkwkp(tps_code="6401012001001", error_flagged=True, votes=50),
+                       pkwkp(tps_code="6401012001002", error_flagged=False, votes=70),
+                       pkwkp(tps_code="6501012001001", error_flagged=False, votes=10)],
+    }, [
+        # 64: discrepancy = max(200 at the race level, 30 + 20 over its TPS) = 200; unreported = 10000 x (100 - 90) / 90
+        # = 1111.1 -> 1111; flagged = 50; at stake 200 + 1111 + 50 = 1361 > the smallest margin, SIREKAP's 1000.
+        {"race_code": "64", "leader_nomor_urut": 1, "leader_name": "RUDY - SENO", "margin_votes": 1000, "margin_source": "sirekap",
+         "discrepancy_votes": 200, "tps_mismatched": 2, "unreported_votes": 1111, "flagged_votes": 50, "votes_at_stake": 1361, "verdict": "at_risk"},
+        # 65: the internal count says 02 leads, SIREKAP 01. Nothing unreported (100 of 100), no flagged votes (0).
+        {"race_code": "65", "leader_nomor_urut": None, "leader_name": None, "margin_votes": 200, "margin_source": "sirekap",
+         "discrepancy_votes": 0, "tps_mismatched": 0, "unreported_votes": 0, "flagged_votes": 0, "votes_at_stake": 0, "verdict": "flips"},
+        # 63: nothing at stake, 0 < 5000 (no TPS of the race loaded: flagged_votes unknown, not 0).
+        {"race_code": "63", "leader_nomor_urut": 1, "leader_name": "candidate 01", "margin_votes": 5000, "margin_source": "sirekap",
+         "discrepancy_votes": 0, "tps_mismatched": 0, "unreported_votes": 0, "flagged_votes": None, "votes_at_stake": 0, "verdict": "safe"},
+        # 62: SIREKAP is tied, so it names no leader: at risk whatever the stake.
+        {"race_code": "62", "leader_nomor_urut": None, "leader_name": None, "margin_votes": 0, "margin_source": "sirekap",
+         "discrepancy_votes": 0, "tps_mismatched": 0, "unreported_votes": 0, "flagged_votes": None, "votes_at_stake": 0, "verdict": "at_risk"},
+    ])  # fmt: skip
+
+
+def test_corrections_lists_what_the_latest_run_changed() -> None:
+    tps_a, tps_b, tps_c, tps_e, tps_f, tps_g = (KEL_64 + n for n in ("001", "002", "003", "005", "006", "007"))
+
+    def seen(code: str, version_id: str, run_id: str, seq: int) -> dict:
+        return pkwkp(code=code, version_id=version_id, run_id=run_id, observed_seq=seq)
+
+    def counted(version_id: str, count: int, candidate_id: str = "x") -> dict:
+        return {"version_id": version_id, "candidate_id": candidate_id, "votes": count}
+
+    check_model("corrections", {
+        "runs": [{"run_id": "r1", "started_at": datetime(2024, 11, 27, 1)}, {"run_id": "r2", "started_at": datetime(2024, 11, 28, 1)}],
+        "stg_node_observations": [
+            seen(tps_a, "a1", "r1", 1), seen(tps_c, "c1", "r1", 2), seen(tps_e, "e1", "r1", 3), seen(KEL_64, "k1", "r1", 4), seen(tps_g, "g1", "r1", 5),
+            seen(tps_a, "a2", "r2", 11), seen(tps_b, "b1", "r2", 12), seen(tps_c, "c2", "r2", 13), seen(tps_e, "e2", "r2", 14),
+            seen(KEL_64, "k2", "r2", 15), seen(tps_g, "g2", "r2", 16),
+        ],
+        "stg_node_versions": [
+            {"version_id": v, "withheld": v == "e2", "vote_sum": s}
+            for v, s in {"a1": 15, "a2": 17, "b1": 7, "c1": 3, "c2": 3, "e1": 9, "e2": 0, "k1": None, "k2": None, "g1": None, "g2": 6}.items()
+        ],
+        "raw_node_votes": [counted("a1", 10), counted("a1", 5, "y"), counted("a2", 12), counted("a2", 5, "y"), counted("b1", 7),
+                           counted("c1", 3), counted("c2", 3), counted("e1", 9), counted("e2", 0), counted("g2", 6)],
+        # The kelurahan's table listed TPS a and f before the run, only a after it.
+        "raw_child_rows": [{"version_id": "k1", "child_code": tps_a}, {"version_id": "k1", "child_code": tps_f},
+                           {"version_id": "k2", "child_code": tps_a}],
+        "raw_child_votes": [{"version_id": "k1", "child_code": tps_f, "candidate_id": "x", "votes": 4}],
+    }, [
+        {"code": tps_a, "change_kind": "changed", "candidate_id": "x", "votes_before": 10, "votes_after": 12, "delta": 2, "run_id": "r2"},
+        # y did not move, but the node's counts did: the whole node is shown.
+        {"code": tps_a, "change_kind": "changed", "candidate_id": "y", "votes_before": 5, "votes_after": 5, "delta": 0, "run_id": "r2"},
+        {"code": tps_b, "change_kind": "new", "candidate_id": "x", "votes_before": None, "votes_after": 7, "delta": None, "run_id": "r2"},
+        # tps_c: a new version with the same 3 votes (a new ts or photo) is not a correction; nor is the kelurahan's new table.
+        {"code": tps_e, "change_kind": "withheld", "candidate_id": "x", "votes_before": 9, "votes_after": 0, "delta": -9, "run_id": "r2"},
+        {"code": tps_f, "change_kind": "vanished", "candidate_id": "x", "votes_before": 4, "votes_after": None, "delta": None, "run_id": "r2"},
+        {"code": tps_g, "change_kind": "reported", "candidate_id": "x", "votes_before": None, "votes_after": 6, "delta": None, "run_id": "r2"},
+    ])  # fmt: skip
+
+
+def test_data_quality_counts_checked_and_flagged_tps_at_every_level_above_them() -> None:
+    other_kel_tps = "3101011002001"
+
+    def check(code: str, rule_id: str, broken: bool, enabled: bool = True, level: str = "tps") -> dict:
+        return ppwp(code=code, level=level, rule_id=rule_id, category="arithmetic", severity="error", enabled=enabled, broken=broken)
+
+    check_model("data_quality", {
+        "int_rule_checks": [
+            check(T1, "c1_candidate_sum", True), check(other_kel_tps, "c1_candidate_sum", False),
+            check(T1, "votes_over_dpt", True, enabled=False),  # a disabled rule counts nowhere
+            check(KEL, "rollup_tps_sum", True, level="kelurahan"),  # a region's own finding: in anomalies, not here
+        ],
+        "int_tps_flags": [ppwp(code=T1, votes=100), ppwp(code=other_kel_tps, votes=80)],
+        "stg_regions": [{"code": "31", "region_name": "DKI JAKARTA"}],
+    }, [
+        # Both TPS are under 0, 31, 3101 and 310101: 2 checked, 1 flagged, its 100 votes.
+        *({"level": level, "region_code": code, "region_name": name, "rule_id": "c1_candidate_sum", "severity": "error",
+           "tps_checked": 2, "tps_flagged": 1, "votes_in_flagged_tps": 100}
+          for level, code, name in (("nasional", "0", None), ("provinsi", "31", "DKI JAKARTA"), ("kabkota", "3101", None), ("kecamatan", "310101", None))),
+        {"level": "kelurahan", "region_code": KEL, "region_name": None, "rule_id": "c1_candidate_sum", "severity": "error",
+         "tps_checked": 1, "tps_flagged": 1, "votes_in_flagged_tps": 100},
+        {"level": "kelurahan", "region_code": "3101011002", "region_name": None, "rule_id": "c1_candidate_sum", "severity": "error",
+         "tps_checked": 1, "tps_flagged": 0, "votes_in_flagged_tps": 0},
+    ])  # fmt: skip
+
+
+def test_anomalies_fills_the_rule_packs_messages_for_each_enabled_broken_rule() -> None:
+    def check(rule_id: str, broken: bool, enabled: bool = True) -> dict:
+        return ppwp(code=T1, level="tps", rule_id=rule_id, severity="error", enabled=enabled, broken=broken,
+                    observed="100" if broken else None, expected="99" if broken else None, version_id="v1")  # fmt: skip
+
+    check_model("anomalies", {
+        "int_rule_checks": [check("c1_candidate_sum", True), check("c1_voters_total", False), check("votes_over_dpt", True, enabled=False)],
+        "stg_node_versions": [{"version_id": "v1", "source_ts": "2024-02-15 10:00:00", "images": ["https://img/t1.jpg"]}],
+    }, [
+        # The shipped pack's templates, {observed} = 100 and {expected} = 99.
+        {"code": T1, "region_name": "TPS 001", "rule_id": "c1_candidate_sum",
+         "message_en": "Candidate votes add up to 100, not to the valid votes 99.",
+         "message_id": "Jumlah suara paslon 100 tidak sama dengan suara sah 99.",
+         "source_ts": "2024-02-15 10:00:00", "images": ["https://img/t1.jpg"]},
+    ])  # fmt: skip
