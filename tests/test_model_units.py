@@ -801,3 +801,85 @@ def test_anomalies_fills_the_rule_packs_messages_for_each_enabled_broken_rule() 
          "message_id": "Jumlah suara paslon 100 tidak sama dengan suara sah 99.",
          "source_ts": "2024-02-15 10:00:00", "images": ["https://img/t1.jpg"]},
     ])  # fmt: skip
+
+
+def test_int_source_leaders_flags_ties_and_names_no_leader_without_every_candidates_number() -> None:
+    check_model("int_source_leaders", {
+        "int_source_votes": [
+            source_number("64", "sirekap", 1, 100), source_number("64", "sirekap", 2, 100),
+            source_number("64", "internal", 1, 120), source_number("64", "internal", 2, 80),
+            source_number("64", "official", 1, 90),  # the recap has no number for 02
+        ],
+    }, [
+        # 100 : 100 is a tie: no leader, margin 0.
+        {"source": "sirekap", "has_all_candidates": True, "tie": True, "leader_key": None, "runner_up_key": None, "margin_votes": 0, "valid_votes": 200},
+        {"source": "internal", "has_all_candidates": True, "tie": False, "leader_key": "01", "runner_up_key": "02", "margin_votes": 40, "valid_votes": 200},
+        # 02's count is unknown, so 90 for 01 says nothing about who leads.
+        {"source": "official", "has_all_candidates": False, "tie": False, "leader_key": None, "runner_up_key": None, "margin_votes": None, "valid_votes": 90},
+    ])  # fmt: skip
+
+
+def test_corrections_summary_nets_tps_votes_per_kabkota_and_change_kind() -> None:
+    tps_a, tps_b = KEL_64 + "001", KEL_64 + "002"
+
+    def change(code: str, level: str, kind: str, delta: int | None) -> dict:
+        return pkwkp(code=code, level=level, change_kind=kind, candidate_id="x", delta=delta, run_id="r2")
+
+    check_model("corrections_summary", {
+        "corrections": [
+            change(tps_a, "tps", "changed", 2), change(tps_a, "tps", "changed", 0), change(KEL_64, "kelurahan", "changed", 2),
+            change(tps_b, "tps", "new", None),
+            change("64", "provinsi", "changed", 2),  # above kab/kota: in no kab/kota's row
+        ],
+    }, [
+        # 2 nodes (TPS a, the kelurahan), 1 TPS; only TPS deltas add up: 2 + 0 = 2 (the kelurahan's 2 is the same votes).
+        {"kabkota_code": "6401", "change_kind": "changed", "nodes": 2, "tps": 1, "tps_votes_delta": 2, "run_id": "r2"},
+        {"kabkota_code": "6401", "change_kind": "new", "nodes": 1, "tps": 1, "tps_votes_delta": None, "run_id": "r2"},
+    ])  # fmt: skip
+
+
+def test_node_history_starts_a_new_spell_whenever_the_version_changes() -> None:
+    def seen(version_id: str, seq: int, day: int) -> dict:
+        return ppwp(code=T1, version_id=version_id, observed_seq=seq, observed_at=datetime(2024, 2, day), run_id=f"r{seq}")
+
+    check_model("node_history", {
+        # v1, v1 again, v2, then v1 once more: three spells.
+        "stg_node_observations": [seen("v1", 1, 15), seen("v1", 2, 16), seen("v2", 3, 17), seen("v1", 4, 18)],
+        "stg_node_versions": [{"version_id": "v1", "level": "tps"}, {"version_id": "v2", "level": "tps"}],
+    }, [
+        {"spell": 1, "version_id": "v1", "valid_from": datetime(2024, 2, 15), "valid_to": datetime(2024, 2, 17), "is_current": False, "observations": 2, "source_run_id": "r1"},
+        {"spell": 2, "version_id": "v2", "valid_from": datetime(2024, 2, 17), "valid_to": datetime(2024, 2, 18), "is_current": False, "observations": 1, "source_run_id": "r3"},
+        {"spell": 3, "version_id": "v1", "valid_from": datetime(2024, 2, 18), "valid_to": None, "is_current": True, "observations": 1, "source_run_id": "r4"},
+    ])  # fmt: skip
+
+
+def test_int_count_region_votes_rolls_rows_up_only_to_regions_without_a_row_of_their_own() -> None:
+    tps_a, tps_b, tps_c = "6401012001001", "6401012001002", "6401022001001"
+    rows = {tps_a: 2, tps_b: 3, "640102": 4, tps_c: 5}  # code -> row number in one internal-count file
+    cells = {tps_a: {1: 10, 2: 5}, tps_b: {1: 4}, "640102": {1: 100, 2: 50}, tps_c: {1: 1}}  # TPS b's 02 cell is empty
+
+    def out(code: str, nomor_urut: int, count: int, basis: str, covered: int, total: int) -> dict:
+        return {"region_code": code, "nomor_urut": nomor_urut, "votes": count, "basis": basis, "tps_covered": covered, "tps_total": total}
+
+    check_model("int_count_region_votes", {
+        "int_count_regions": [pkwkp(source_kind="internal", code=code, version_id="f1", row_number=n, submissions=1) for code, n in rows.items()],
+        "stg_count_votes": [pkwkp(source_kind="internal", version_id="f1", row_number=rows[code], nomor_urut=nomor, candidate_id=f"c{nomor}", votes=v)
+                            for code, numbers in cells.items() for nomor, v in numbers.items()],
+        "stg_contests": CONTESTS,
+        # SIREKAP's TPS per region: how many TPS a region's own row speaks for.
+        "int_regions": [pkwkp(region_code=code, tps_total=total) for code, total in
+                        {"64": 100, "6401": 20, "640101": 2, "6401012001": 2, "640102": 10, "6401022001": 5}.items()],
+    }, [
+        # Each row as it stands: a TPS covers 1 TPS, the kecamatan's row its 10.
+        out(tps_a, 1, 10, "row", 1, 1), out(tps_a, 2, 5, "row", 1, 1), out(tps_b, 1, 4, "row", 1, 1),
+        out("640102", 1, 100, "row", 10, 10), out("640102", 2, 50, "row", 10, 10), out(tps_c, 1, 1, "row", 1, 1),
+        # TPS a + b under their kelurahan and kecamatan: 01 10 + 4 over 2 TPS; 02 only a's 5, over 1 TPS.
+        out("6401012001", 1, 14, "rollup", 2, 2), out("6401012001", 2, 5, "rollup", 1, 2),
+        out("640101", 1, 14, "rollup", 2, 2), out("640101", 2, 5, "rollup", 1, 2),
+        # The kab/kota and province add the kecamatan's own row, not TPS c below it: 01 10 + 4 + 100 = 114 over
+        # 1 + 1 + 10 = 12 TPS; 02 5 + 50 = 55 over 1 + 10 = 11.
+        out("6401", 1, 114, "rollup", 12, 20), out("6401", 2, 55, "rollup", 11, 20),
+        out("64", 1, 114, "rollup", 12, 100), out("64", 2, 55, "rollup", 11, 100),
+        # TPS c sums only into its kelurahan, the one region between it and the kecamatan's row.
+        out("6401022001", 1, 1, "rollup", 1, 5),
+    ])  # fmt: skip
