@@ -883,3 +883,30 @@ def test_int_count_region_votes_rolls_rows_up_only_to_regions_without_a_row_of_t
         # TPS c sums only into its kelurahan, the one region between it and the kecamatan's row.
         out("6401022001", 1, 1, "rollup", 1, 5),
     ])  # fmt: skip
+
+
+def test_stg_count_files_keeps_the_last_version_of_each_file_and_counts_shared_bytes_once() -> None:
+    check_model("stg_count_files", {
+        "raw_count_files": [pkwkp(version_id=v, source_kind="internal") for v in ("v1", "v2", "v3")],
+        "raw_observations": [
+            observation("v1", 1, "counts/claim.csv"), observation("v2", 2, "counts/claim.csv"),  # the file edited and loaded again
+            observation("v3", 3, "counts/a.csv"), observation("v3", 4, "counts/copy-of-a.csv"),  # the same bytes under two paths
+        ],
+    }, [
+        {"version_id": "v2", "source_file": "counts/claim.csv", "observed_seq": 2},
+        {"version_id": "v3", "source_file": "counts/copy-of-a.csv", "observed_seq": 4},
+    ])  # fmt: skip
+
+
+def test_int_official_total_checks_compares_the_recaps_total_row_with_its_other_rows() -> None:
+    rows = {"64": 2, "6401": 3, "6402": 4}
+    cells = {"64": {1: 150, 2: 80}, "6401": {1: 100, 2: 50}, "6402": {1: 50}}  # 6402's 02 cell is empty
+    check_model("int_official_total_checks", {
+        "stg_count_submissions": [pkwkp(source_kind="official", code=code, is_total=code == "64", version_id="d1", row_number=n,
+                                        source_file="kpu/dhasil.csv") for code, n in rows.items()],
+        "stg_count_votes": [pkwkp(source_kind="official", version_id="d1", row_number=rows[code], nomor_urut=nomor, votes=v)
+                            for code, numbers in cells.items() for nomor, v in numbers.items()],
+    }, [
+        {"total_code": "64", "nomor_urut": 1, "total_votes": 150, "rows_votes": 150, "difference": 0, "matches": True},  # 100 + 50
+        {"total_code": "64", "nomor_urut": 2, "total_votes": 80, "rows_votes": 50, "difference": 30, "matches": False},  # 80 - 50
+    ])  # fmt: skip
