@@ -179,3 +179,24 @@ def test_a_rebuilt_model_gets_its_difference_and_ends_equal_to_its_sql() -> None
     con.execute("delete from source where k = 'd'")
     assert models.write_model(con, model) == "replaced"  # the table holds ('a', 101) twice
     assert sorted(query(con, "select * from m")) == sorted(query(con, "select k, v, l from source"))
+
+
+def test_a_diff_written_mart_is_checked_on_its_new_rows_and_its_whole_key() -> None:
+    import duckdb
+    import pandera.polars as pa
+
+    class Contract(pa.DataFrameModel):
+        code: str
+        votes: int = pa.Field(ge=0)
+
+        class Config:
+            unique = ["code"]
+
+    con = duckdb.connect()
+    con.execute("create table mart (code varchar, votes bigint); insert into mart values ('a', 1), ('b', 2)")
+    con.execute("create temp table added (code varchar, votes bigint); insert into added values ('c', -1)")
+    with pytest.raises(models.ModelError, match="breaks its contract"):
+        models.check_contract(con, "mart", Contract, "temp.main.added")
+    con.execute("delete from added; insert into added values ('a', 5); insert into mart values ('a', 5)")
+    with pytest.raises(models.ModelError, match="code repeated"):
+        models.check_contract(con, "mart", Contract, "temp.main.added")

@@ -144,23 +144,25 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     for model in models:
         pause_point(f"model:{model.name}")  # a crash test can stop the run before any model
         try:
-            write_model(con, model)
+            written = write_model(con, model)
         except duckdb.Error as exc:
             raise ModelError(f"model {model.name} ({model.path}) failed: {exc}") from exc
         contract = MART_CONTRACTS.get(model.name)
         columns = {}
         if contract is not None:
-            check_contract(con, model.name, contract)
+            # The rows a difference kept were checked when they were written: check the new ones,
+            # and the grain over the whole table.
+            check_contract(con, model.name, contract, ADDED if written == "updated" else model.name)
             columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description}
         comment_table(con, model.name, f"{model.name}: {model.description}", columns)
-    con.execute(f"drop table if exists {NEXT}; drop table if exists {GONE}")
+    con.execute(f"drop table if exists {NEXT}; drop table if exists {GONE}; drop table if exists {ADDED}")
     create_macros(con, sql_dir, "macros")
     return models
 
 
 # Above this share of a model's rows changed, writing the table anew costs less than the diff.
 REPLACE_SHARE = 0.3
-NEXT, GONE = "temp.main.rekap_model_next", "temp.main.rekap_model_gone"
+NEXT, GONE, ADDED = "temp.main.rekap_model_next", "temp.main.rekap_model_gone", "temp.main.rekap_model_added"
 ROW_HASH = "rekap_row_hash"
 
 
@@ -195,7 +197,8 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model) -> str:
     if gone:
         went = " and ".join(f'{name}."{column}" is not distinct from rekap_model_gone."{column}"' for column, _ in columns)
         con.execute(f"delete from {name} using {GONE} where {went}")
-    con.execute(f"insert into {name} select next.* exclude ({ROW_HASH}) from {NEXT} as next anti join {name} as old {matched}")
+    con.execute(f"create or replace temp table rekap_model_added as select next.* exclude ({ROW_HASH}) from {NEXT} as next anti join {name} as old {matched}")
+    con.execute(f"insert into {name} select * from {ADDED}")
     return "updated"
 
 
@@ -238,13 +241,21 @@ def create_macros(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, folde
             raise ModelError(f"macro {path.stem} ({path}) failed: {exc}") from exc
 
 
-def check_contract(con: duckdb.DuckDBPyConnection, name: str, contract: type[pa.DataFrameModel]) -> None:
-    frame = con.execute(f"select * from {name}").pl()
+def check_contract(con: duckdb.DuckDBPyConnection, name: str, contract: type[pa.DataFrameModel], rows: str | None = None) -> None:
+    """Check mart `name` against its contract: the rows of table `rows` (default: the whole mart),
+    and the contract's unique key over the whole mart."""
+    frame = con.execute(f"select * from {rows or name}").pl()
     try:
         contract.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases.head(AUDIT_EXAMPLES)
         raise ModelError(f"mart {name} breaks its contract (schemas/marts.py):\n{cases}") from err
+    key = getattr(contract.Config, "unique", None)
+    if key and rows not in (None, name):
+        keys = ", ".join(key)
+        repeated = con.execute(f"select {keys}, count(*) as rows from {name} group by all having count(*) > 1 limit {AUDIT_EXAMPLES}").pl()
+        if repeated.height:
+            raise ModelError(f"mart {name} breaks its contract (schemas/marts.py): {keys} repeated:\n{repeated}")
 
 
 @dataclass(frozen=True)
