@@ -94,7 +94,7 @@ def run_night(settings: Settings, build_models: bool = True, on_crawl: Callable 
         for attempt in range(1, CONFLICT_RETRIES + 1):
             run_id = new_run_id()
             try:
-                with storage.connect(location) as con:
+                with storage.connect(location) as con, storage.memory_bounded(con, settings.memory_limit):
                     summary = _publish_night(con, settings, location, run_id, clock, build_models)
                 return dataclasses.replace(summary, crawl=crawled, attempts=attempt)
             except BaseException as exc:

@@ -98,6 +98,9 @@ class Settings:
     keep_nights: int = 14  # published snapshots kept readable (`rekap query --at`); raw versions are kept forever
     chunk_records: int | None = 50_000  # records read, validated and loaded per batch (bounds memory)
     full_rebuild: bool = False  # rebuild every model even when nothing they read changed
+    # DuckDB's share of a night's memory; past it, work spills to a temporary folder (DuckDB's own
+    # default is 80% of the machine's memory, which a national night would take).
+    memory_limit: str = "1500MB"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -111,6 +114,8 @@ class Settings:
             values["keep_nights"] = int(env["REKAP_KEEP_NIGHTS"])
         if "REKAP_ELECTION_YEAR" in env:
             values["election_year"] = int(env["REKAP_ELECTION_YEAR"])
+        if env.get("REKAP_MEMORY_LIMIT"):
+            values["memory_limit"] = env["REKAP_MEMORY_LIMIT"]
         if env.get("REKAP_RULES"):
             values["rules"] = Path(env["REKAP_RULES"])
         values.update({k: v for k, v in overrides.items() if v is not None})

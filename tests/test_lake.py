@@ -210,3 +210,17 @@ def test_a_copied_lake_opens_where_it_was_copied(lake: Path, tmp_path: Path) -> 
     shutil.copytree(default_data_path(lake), default_data_path(copy))
     with connect(copy, read_only=True) as con:
         assert con.execute(GOVERNOR).fetchall() == [(766_850,), (962_804,)]
+
+
+def test_a_night_holds_duckdb_to_its_memory_limit_and_spills_outside_the_working_folder() -> None:
+    from warehouse import storage
+
+    con = storage.new_connection()
+    with storage.memory_bounded(con, "300MB"):
+        spill = Path(con.execute("select current_setting('temp_directory')").fetchone()[0])
+        assert spill.is_dir() and spill.name.startswith("rekap-spill-")
+        assert con.execute("select current_setting('memory_limit')").fetchone()[0] in ("286.1 MiB", "300.0 MB")
+    assert not spill.exists()
+    with pytest.raises(storage.WarehouseError, match="memory limit 'lots'"):
+        with storage.memory_bounded(con, "lots"):
+            pass

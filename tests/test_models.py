@@ -177,7 +177,10 @@ def test_a_rebuilt_model_gets_its_difference_and_ends_equal_to_its_sql() -> None
     assert models.write_model(con, model) == "replaced"
     assert sorted(query(con, "select * from m")) == sorted(query(con, "select k, v, l from source"))
     con.execute("delete from source where k = 'd'")
-    assert models.write_model(con, model) == "replaced"  # the table holds ('a', 101) twice
+    assert models.write_model(con, model) == "replaced"  # the SQL returns ('a', 101) twice
+    assert sorted(query(con, "select * from m")) == sorted(query(con, "select k, v, l from source"))
+    con.execute("delete from source where k = 'a'; insert into source values ('a', 101, [1])")
+    assert models.write_model(con, model) == "replaced"  # the table holds it twice, the SQL once
     assert sorted(query(con, "select * from m")) == sorted(query(con, "select k, v, l from source"))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -199,6 +200,19 @@ def connect(warehouse: str | Path | Location, read_only: bool = False, at: int |
     create_macros(con, folder="functions")
     create_macros(con, folder="macros", before_models=True)
     return con
+
+
+@contextmanager
+def memory_bounded(con: duckdb.DuckDBPyConnection, memory_limit: str):
+    """Hold DuckDB to `memory_limit` for a night; what does not fit spills to a temporary folder,
+    removed afterwards (not the working directory's `.tmp`, DuckDB's default)."""
+    with tempfile.TemporaryDirectory(prefix="rekap-spill-") as spill:
+        try:
+            con.execute("set memory_limit = ?", [memory_limit])
+        except duckdb.Error as exc:
+            raise WarehouseError(f"memory limit {memory_limit!r}: {str(exc).splitlines()[0]} (use e.g. 1500MB or 4GB)") from exc
+        con.execute("set temp_directory = ?", [spill])
+        yield con
 
 
 def sandbox(con: duckdb.DuckDBPyConnection, location: Location, memory_limit: str, threads: int | None = None) -> None:
