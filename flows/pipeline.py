@@ -127,11 +127,11 @@ def _publish_night(con: duckdb.DuckDBPyConnection, settings: Settings, location:
     if build_models:
         inputs = models.build_inputs(con, rules_path=settings.rules)
         changed = None if settings.full_rebuild else models.changed_inputs(con, inputs)
-        stale = models.stale_models(models.discover(), changed)
-        built = len(models.build(con, rules_path=settings.rules, only=stale))
+        rebuilt = models.build(con, rules_path=settings.rules, changed=changed)
+        built = len(rebuilt)
         models.record_build(con, run_id, inputs, built)
         clock.lap("models")
-        results = models.run_audits(con)
+        results = models.run_audits(con, changed=None if changed is None else changed | {m.name for m in rebuilt})
         failure = models.audit_failures(results)
         if failure:
             raise models.ModelError(failure)
