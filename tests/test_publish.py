@@ -30,12 +30,13 @@ AT_0100 = [(758_326,), (952_185,)]
 AT_1015 = [(766_850,), (962_804,)]
 GOVERNOR = "select votes from province_totals where contest = 'pkwkp' order by nomor_urut"
 # Where a run can be stopped: reading and loading, before models spread over the whole build
-# (staging, history, rules, marts), and with everything written but not committed.
+# (staging, history, rules, marts: each one the second night rebuilds), and with everything
+# written but not committed.
 KILL_POINTS = (
     "load",
     *(f"model:{name}" for name in (
         "stg_candidates", "stg_node_observations", "stg_node_versions", "stg_latest_documents", "corrections",
-        "node_history", "stg_nodes", "stg_region_tree", "stg_child_votes", "int_tps_facts", "int_rule_arithmetic",
+        "node_history", "stg_nodes", "stg_region_tree", "stg_child_votes", "int_tps_facts", "int_rule_reference",
         "int_rule_rollup", "int_rule_checks", "anomalies", "data_quality", "province_totals", "region_winners",
         "outcome_risk",
     )),

@@ -221,7 +221,7 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model) -> str:
         con.execute(f"delete from {name} using {GONE} where {went}")
     con.execute(f"create or replace temp table rekap_model_added as select next.* exclude ({ROW_HASH}) from {NEXT} as next anti join {name} as old {matched}")
     (added,) = con.execute(f"select count(*) from {ADDED}").fetchone()
-    if not (gone or added):
+    if not (gone or added) and rows == con.execute(f"select count(*) from {NEXT}").fetchone()[0]:
         return "unchanged"
     con.execute(f"insert into {name} select * from {ADDED}")
     # The result has a row twice only if the old table did (the SQL's rows are distinct, and an
