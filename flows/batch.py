@@ -22,7 +22,7 @@ import polars as pl
 from flows.sirekap import Rows, StructuralError, parse_document
 from flows.sources.archive import is_crawl_index, read_crawl
 from flows.sources.dump import is_dump, read_dump
-from flows.sources.mirror import FileTask, KnownFiles, read_file, read_mirror, walk_mirror
+from flows.sources.mirror import FileTask, KnownFile, KnownFiles, read_file, read_mirror, walk_mirror
 from flows.sources.records import SourceRecord
 from schemas.raw import to_frames
 
@@ -266,7 +266,7 @@ class _Parsers:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def parse(self, walk: Iterator[SourceRecord | FileTask]) -> Iterator[tuple[list[tuple], dict[str, pl.DataFrame] | None]]:
+    def parse(self, walk: Iterator[SourceRecord | KnownFile | FileTask]) -> Iterator[tuple[list[tuple], dict[str, pl.DataFrame] | None]]:
         # Each entry: the walk's items of one task (records it decided, FileTasks for a parser),
         # and the parse of its FileTasks: pending (None), in a worker (a Future) or done.
         queue: deque[list] = deque()
@@ -323,7 +323,13 @@ class _Parsers:
             return outcomes, frames
         merged, parsed_outcomes = [], iter(outcomes)
         for item in items:
-            merged.append(next(parsed_outcomes) if type(item) is FileTask else record_outcome(item, self.election_year, None))
+            kind = type(item)
+            if kind is FileTask:
+                merged.append(next(parsed_outcomes))
+            elif kind is KnownFile:
+                merged.append(("known", item.source_file, item.stat, item.version_id, False))
+            else:
+                merged.append(record_outcome(item, self.election_year, None))
         return merged, frames
 
 

@@ -36,6 +36,15 @@ class FileTask(NamedTuple):
     hashing: bool
 
 
+class KnownFile(NamedTuple):
+    """A mirror file whose size and mtime are those the warehouse loaded it under: not read."""
+
+    source_file: str
+    source_path: str
+    stat: tuple[int, int, str]
+    version_id: str
+
+
 def read_mirror(root: Path, known: KnownFiles | None = None) -> Iterator[SourceRecord]:
     """Yield every `.json` (any case) and `.json.gz` file below `root`, in sorted path order.
 
@@ -49,13 +58,18 @@ def read_mirror(root: Path, known: KnownFiles | None = None) -> Iterator[SourceR
     mirror downloaded again whole a read of it.
     """
     for item in walk_mirror(root, known):
-        yield read_file(item) if type(item) is FileTask else item
+        if type(item) is FileTask:
+            yield read_file(item)
+        elif type(item) is KnownFile:
+            yield SourceRecord(item.source_file, item.source_path, "", stat=item.stat, known_version=item.version_id)
+        else:
+            yield item
 
 
-def walk_mirror(root: Path, known: KnownFiles | None = None) -> Iterator[SourceRecord | FileTask]:
-    """The files of `read_mirror`, in its order, without reading them: a SourceRecord where the
-    walk alone decides (a known file by its stat, a link loop, a file that cannot be stat'ed),
-    a FileTask for `read_file` otherwise. Plain strings and `os.scandir`, not Path objects or
+def walk_mirror(root: Path, known: KnownFiles | None = None) -> Iterator[SourceRecord | KnownFile | FileTask]:
+    """The files of `read_mirror`, in its order, without reading them: a KnownFile for a file
+    known by its stat, a SourceRecord where the walk alone decides otherwise (a link loop, a
+    file that cannot be stat'ed), a FileTask for `read_file` for the rest. Plain strings and `os.scandir`, not Path objects or
     `os.walk`: at national scale (a million files) the walk costs more than parsing otherwise."""
     root = str(Path(root).resolve())
     prefix = len(root) + 1
@@ -110,7 +124,7 @@ def walk_mirror(root: Path, known: KnownFiles | None = None) -> Iterator[SourceR
                     yield SourceRecord(path, rel, "", error=f"cannot read {path}: {exc}")
                     continue
                 if held[0] == st.st_size and held[1] == st.st_mtime_ns:
-                    yield SourceRecord(path, rel, "", stat=held[:3], known_version=held[3])
+                    yield KnownFile(path, rel, held[:3], held[3])
                     continue
             yield FileTask(path, rel, gzipped, held, hashing)
 
