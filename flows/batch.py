@@ -2,25 +2,38 @@
 
 Pure of the database: the loader decides what is new. Every record read ends up either as an
 observation (to load) or in quarantine, which is what lets a run balance
-read = loaded + quarantined.
+read = loaded + quarantined. A mirror's files are read and parsed by one worker process per
+core (at scale), which hand back each task's rows as columnar frames, not dicts.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+import polars as pl
 
 from flows.sirekap import Rows, StructuralError, parse_document
 from flows.sources.archive import is_crawl_index, read_crawl
 from flows.sources.dump import is_dump, read_dump
-from flows.sources.mirror import KnownFiles, read_mirror
+from flows.sources.mirror import FileTask, KnownFile, KnownFiles, read_file, read_mirror, walk_mirror
 from flows.sources.records import SourceRecord
+from schemas.raw import to_frames
 
 EXCERPT_CHARS = 300
+# Mirror files are read, hashed and parsed by worker processes (one per core) once a source
+# holds this many files to parse; fewer (tests, a quiet night's changes) stay in this process,
+# where starting the workers would cost more than it saves.
+PARALLEL_MIN_FILES = 2_000
+# Files per task sent to a worker, and tasks in flight per worker (bounds the memory held).
+FILES_PER_TASK = 400
+TASKS_IN_FLIGHT = 4
 
 
 class SourceError(ValueError):
@@ -42,6 +55,26 @@ class Batch:
     # Known files seen under a new size or mtime: source_file, stat, version_id (for raw_files).
     refreshed_files: list[dict] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    # Rows parsed elsewhere (a worker's task), as raw table frames, in read order before `rows`.
+    parts: list[dict[str, pl.DataFrame]] = field(default_factory=list)
+
+    def add_part(self, frames: dict[str, pl.DataFrame]) -> None:
+        self._seal_rows()
+        self.parts.append(frames)
+
+    def _seal_rows(self) -> None:
+        if self.rows.documents:
+            self.parts.append(to_frames(self.rows))
+            self.rows = Rows(versions=self.rows.versions)
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """Every parsed row of the batch, one frame per raw table, in read order."""
+        self._seal_rows()
+        if not self.parts:
+            return to_frames(self.rows)
+        if len(self.parts) == 1:
+            return self.parts[0]
+        return {table: pl.concat([part[table] for part in self.parts], rechunk=True) for table in self.parts[0]}
 
     def quarantine_versions(self, reasons: dict[str, list[tuple[str, str]]]) -> None:
         """Move the observations of documents that broke a contract into quarantine."""
@@ -78,58 +111,226 @@ def read_sources(paths: Iterable[Path], election_year: int) -> Batch:
 
 
 def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int | None = 50_000,
-                 known: KnownFiles | None = None) -> Iterator[Batch]:  # fmt: skip
+                 known: KnownFiles | None = None, workers: int | None = None) -> Iterator[Batch]:  # fmt: skip
     """The records of every source, in read order, as batches of at most `chunk_records`.
 
     Loading batch by batch keeps a national run's memory to one batch's rows (a whole Pemilu
     mirror is over 800,000 TPS files) instead of the whole election's. The first batch lists the
     sources; a file counts once, in the batch that first reads it.
+
+    A mirror's files are read and parsed by `workers` processes (default: one per core) once
+    there are PARALLEL_MIN_FILES of them to parse; the batches are the same either way, record
+    for record (read order, versions, positions, quarantine), only built faster.
     """
-    batch = Batch()
-    seen_files: set[str] = set()
-    for path in paths:
-        batch.sources.append(str(Path(path).resolve()))
-        yielded = False
-        for record in records_of(path, known):
-            yielded = True
-            if chunk_records is not None and batch.records_read >= chunk_records:
-                yield batch
-                batch = Batch()
-            if record.source_file not in seen_files:
-                seen_files.add(record.source_file)
-                batch.files_read += 1
-            add_record(batch, record, election_year)
-        if not yielded:
-            # An empty folder or dump "succeeding" with 0 records would pass for a quiet night.
-            raise SourceError(f"{path}: no SIREKAP document in it (a mirror holds <election>/hhcw/... .json files, a dump one JSON line per node)")
-    yield batch
+    builder = _Builder(election_year, chunk_records)
+    with _Parsers(election_year, workers or os.cpu_count() or 1) as parsers:
+        for path in paths:
+            builder.batch.sources.append(str(Path(path).resolve()))
+            before = builder.records_total
+            if Path(path).is_dir() and not is_crawl_index(Path(path)):
+                for outcomes, frames in parsers.parse(walk_mirror(path, known)):
+                    yield from builder.take(outcomes, frames)
+            else:
+                for record in records_of(path, known):
+                    yield from builder.take_record(record)
+            if builder.records_total == before:
+                # An empty folder or dump "succeeding" with 0 records would pass for a quiet night.
+                raise SourceError(f"{path}: no SIREKAP document in it (a mirror holds <election>/hhcw/... .json files, a dump one JSON line per node)")
+    yield builder.batch
+
+
+class _Builder:
+    """Cuts the records read into batches of at most `chunk_records`, as they come."""
+
+    def __init__(self, election_year: int, chunk_records: int | None):
+        self.election_year = election_year
+        self.chunk_records = chunk_records
+        self.batch = Batch()
+        self.seen_files: set[str] = set()
+        self.records_total = 0
+
+    def _next(self) -> Iterator[Batch]:
+        if self.chunk_records is not None and self.batch.records_read >= self.chunk_records:
+            yield self.batch
+            self.batch = Batch()
+
+    def _count(self, source_file: str) -> None:
+        self.records_total += 1
+        if source_file not in self.seen_files:
+            self.seen_files.add(source_file)
+            self.batch.files_read += 1
+
+    def take_record(self, record: SourceRecord) -> Iterator[Batch]:
+        yield from self._next()
+        self._count(record.source_file)
+        add_record(self.batch, record, self.election_year)
+
+    def take(self, outcomes: list[tuple], frames: dict[str, pl.DataFrame] | None) -> Iterator[Batch]:
+        """The outcomes of one task in read order, with the frames of the rows they parsed.
+
+        A version's rows come once per batch, like `parse_document` into one Rows: the rows of a
+        version an earlier task of the batch parsed are left out, and a task cut by the end of a
+        batch gives each of the two batches the rows of the versions it observes.
+        """
+        fresh: set[str] = set()  # versions of this task's part of the batch whose rows it adds
+        for outcome in outcomes:
+            if self.chunk_records is not None and self.batch.records_read >= self.chunk_records:
+                self._add_rows(frames, fresh)
+                fresh = set()
+                yield self.batch
+                self.batch = Batch()
+            self._count(outcome[1])
+            apply_outcome(self.batch, outcome, fresh)
+        self._add_rows(frames, fresh)
+
+    def _add_rows(self, frames: dict[str, pl.DataFrame] | None, fresh: set[str]) -> None:
+        if not fresh or frames is None:
+            return
+        if len(fresh) < frames["raw_documents"].height:
+            keep = pl.col("version_id").is_in(list(fresh))
+            frames = {table: frame.filter(keep) for table, frame in frames.items()}
+        self.batch.add_part(frames)
 
 
 def add_record(batch: Batch, record: SourceRecord, election_year: int) -> None:
+    apply_outcome(batch, record_outcome(record, election_year, batch.rows))
+
+
+def apply_outcome(batch: Batch, outcome: tuple, fresh: set[str] | None = None) -> None:
+    """Count one record into the batch. Its rows are in `batch.rows` already (`fresh` is None)
+    or in a worker's frames: then its version goes to `fresh` if the batch has no rows for it."""
     batch.records_read += 1
-    if record.known_version is not None:
+    kind = outcome[0]
+    if kind == "known":
+        _, source_file, stat, version, restat = outcome
         batch.known_records += 1
-        if record.restat:  # same bytes, new mtime: remembered, so the next night skips it by its stat
-            batch.refreshed_files.append({"source_file": record.source_file, "stat": record.stat, "version_id": record.known_version})
-        return
+        if restat:  # same bytes, new mtime: remembered, so the next night skips it by its stat
+            batch.refreshed_files.append({"source_file": source_file, "stat": stat, "version_id": version})
+    elif kind == "quarantine":
+        batch.quarantine.append(outcome[2])
+    else:
+        observation = outcome[2]
+        if fresh is not None and observation["version_id"] not in batch.rows.versions:
+            batch.rows.versions.add(observation["version_id"])
+            fresh.add(observation["version_id"])
+        observation["position"] = len(batch.observations)
+        batch.observations.append(observation)
+
+
+def record_outcome(record: SourceRecord, election_year: int, rows: Rows) -> tuple:
+    """What one record becomes: ("known", file, stat, version, restat), ("quarantine", file,
+    row) or ("observed", file, observation without its position); a parsed document's rows go to
+    `rows` (once per version)."""
+    if record.known_version is not None:
+        return ("known", record.source_file, record.stat, record.known_version, record.restat)
     where = {"source_file": record.source_file, "source_path": record.source_path, "locator": record.locator}
     if record.error:
-        batch.quarantine.append(where | {"node_code": None, "rule": record.error_rule, "reason": record.error, "excerpt": None})
-        return
+        return ("quarantine", record.source_file, where | {"node_code": None, "rule": record.error_rule, "reason": record.error, "excerpt": None})
     node_code = record.source_path.rsplit("/", 1)[-1].removesuffix(".json")
     try:
         payload = record.body if record.decoded else orjson.loads(record.body)
     except orjson.JSONDecodeError as exc:
         excerpt = bytes(record.body[:EXCERPT_CHARS]).decode("utf-8", "replace")
-        batch.quarantine.append(where | {"node_code": node_code, "rule": "not_json", "reason": f"not valid JSON: {exc}", "excerpt": excerpt})
-        return
+        return ("quarantine", record.source_file,
+                where | {"node_code": node_code, "rule": "not_json", "reason": f"not valid JSON: {exc}", "excerpt": excerpt})  # fmt: skip
     try:
-        _, vid = parse_document(record.source_path, payload, election_year, batch.rows, raw=None if record.decoded else record.body)
+        _, vid = parse_document(record.source_path, payload, election_year, rows, raw=None if record.decoded else record.body)
     except StructuralError as exc:
         excerpt = orjson.dumps(payload)[:EXCERPT_CHARS].decode("utf-8", "replace")
-        batch.quarantine.append(where | {"node_code": node_code, "rule": exc.rule, "reason": exc.reason, "excerpt": excerpt})
-        return
-    batch.observations.append(where | {"version_id": vid, "node_code": node_code, "position": len(batch.observations), "stat": record.stat})
+        return ("quarantine", record.source_file, where | {"node_code": node_code, "rule": exc.rule, "reason": exc.reason, "excerpt": excerpt})
+    return ("observed", record.source_file, where | {"version_id": vid, "node_code": node_code, "stat": record.stat})
+
+
+def parse_files(tasks: list[FileTask], election_year: int) -> tuple[list[tuple], dict[str, pl.DataFrame] | None]:
+    """Read and parse mirror files (a worker's task): their outcomes in order, and the rows they
+    parsed as raw table frames (None if none), each version once."""
+    rows = Rows()
+    outcomes = [record_outcome(read_file(task), election_year, rows) for task in tasks]
+    return outcomes, (to_frames(rows) if rows.documents else None)
+
+
+class _Parsers:
+    """Turns a mirror walk into task outcomes, in walk order: in this process, or in worker
+    processes once enough files are to be parsed. Workers are started by forkserver, never
+    forked from this process (its DuckDB and polars threads would deadlock a forked child)."""
+
+    def __init__(self, election_year: int, workers: int):
+        self.election_year = election_year
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Parsers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def parse(self, walk: Iterator[SourceRecord | KnownFile | FileTask]) -> Iterator[tuple[list[tuple], dict[str, pl.DataFrame] | None]]:
+        # Each entry: the walk's items of one task (records it decided, FileTasks for a parser),
+        # and the parse of its FileTasks: pending (None), in a worker (a Future) or done.
+        queue: deque[list] = deque()
+        items: list = []
+        tasks: list[FileTask] = []
+        waiting = 0  # FileTasks queued while the pool is not started
+        for item in walk:
+            items.append(item)
+            if type(item) is FileTask:
+                tasks.append(item)
+            if len(tasks) < FILES_PER_TASK and len(items) < 8 * FILES_PER_TASK:
+                continue
+            queue.append([items, tasks, None])
+            items, tasks = [], []
+            if self.pool is None:
+                waiting += len(queue[-1][1])
+                if self.workers > 1 and waiting >= PARALLEL_MIN_FILES:
+                    self._start()
+            if self.pool is not None:
+                self._submit(queue)
+                while len(queue) > self.workers * TASKS_IN_FLIGHT:
+                    yield self._finish(queue.popleft())
+            else:
+                # Until there is enough to parse to be worth the workers, parse here what would
+                # otherwise pile up: records the walk decided, and tasks past a few.
+                while queue and (not queue[0][1] or self.workers <= 1 or len(queue) > PARALLEL_MIN_FILES // FILES_PER_TASK + 1):
+                    waiting -= len(queue[0][1])
+                    yield self._finish(queue.popleft())
+        if items:
+            queue.append([items, tasks, None])
+        if self.pool is not None:
+            self._submit(queue)
+        while queue:
+            yield self._finish(queue.popleft())
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("forkserver")
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+
+    def _submit(self, queue: deque[list]) -> None:
+        for entry in queue:
+            if entry[2] is None and entry[1]:
+                entry[2] = self.pool.submit(parse_files, entry[1], self.election_year)
+
+    def _finish(self, entry: list) -> tuple[list[tuple], dict[str, pl.DataFrame] | None]:
+        items, tasks, parsed = entry
+        if not tasks:
+            outcomes, frames = [], None
+        elif isinstance(parsed, Future):
+            outcomes, frames = parsed.result()
+        else:
+            outcomes, frames = parse_files(tasks, self.election_year)
+        if len(items) == len(tasks):
+            return outcomes, frames
+        merged, parsed_outcomes = [], iter(outcomes)
+        for item in items:
+            kind = type(item)
+            if kind is FileTask:
+                merged.append(next(parsed_outcomes))
+            elif kind is KnownFile:
+                merged.append(("known", item.source_file, item.stat, item.version_id, False))
+            else:
+                merged.append(record_outcome(item, self.election_year, None))
+        return merged, frames
 
 
 def files_below(path: Path) -> int:

@@ -173,7 +173,7 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_
             if number == 0:
                 con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
             if batch.observations or batch.quarantine or batch.refreshed_files:
-                validated = validate_rows(batch.rows)
+                validated = validate_rows(batch.frames())
                 batch.quarantine_versions(validated.rejected)
                 loaded = load_batch(con, run_id, validated.frames, batch.observations, batch.quarantine, batch.files_read,
                                     batch.records_read, batch.known_records, batch.refreshed_files)  # fmt: skip

@@ -162,10 +162,11 @@ def to_frames(rows: Rows) -> dict[str, pl.DataFrame]:
     return {table: pl.DataFrame(getattr(rows, attr), schema=schema) for table, (attr, _, schema) in RAW_TABLES.items()}
 
 
-def validate_rows(rows: Rows) -> ValidatedBatch:
+def validate_rows(rows: Rows | dict[str, pl.DataFrame]) -> ValidatedBatch:
     """Validate every raw frame eagerly (pandera skips value checks on LazyFrames) and drop
-    every row of any document that broke a contract."""
-    frames = to_frames(rows)
+    every row of any document that broke a contract. `rows` as parsed, or already as frames
+    (one per raw table, as `to_frames` makes them)."""
+    frames = to_frames(rows) if isinstance(rows, Rows) else rows
     rejected: dict[str, list[tuple[str, str]]] = {}
     tps_versions = frames["raw_nodes"].filter(pl.col("level") == "tps").select("version_id")
     checks = [(table, model, frames[table]) for table, (_, model, _) in RAW_TABLES.items()]
