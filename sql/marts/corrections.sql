@@ -7,11 +7,11 @@ with run_log as (
 ),
 
 observations as (
-    select * from stg_node_observations
+    select * from int_node_observations
 ),
 
 versions as (
-    select * from stg_node_versions
+    select * from int_node_versions
 ),
 
 node_votes as (

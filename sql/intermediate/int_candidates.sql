@@ -1,6 +1,6 @@
--- stg_candidates: one row per election x contest x candidate id, from the last observed candidate masters.
+-- int_candidates: one row per election x contest x candidate id, from the last observed candidate masters.
 with masters as (
-    select * from stg_latest_documents where kind = 'candidates'
+    select * from int_latest_documents where kind = 'candidates'
 ),
 
 candidates as (

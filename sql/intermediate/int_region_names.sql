@@ -1,7 +1,7 @@
--- stg_regions: one row per region code with its name, from the last observed region lists (any election), else the built-in province names.
+-- int_region_names: one row per region code with its name, from the last observed region lists (any election), else the built-in province names.
 -- Region codes below TPS level are shared by elections, so names are looked up by code alone.
 with lists as (
-    select * from stg_latest_documents where kind = 'regions'
+    select * from int_latest_documents where kind = 'regions'
 ),
 
 regions as (

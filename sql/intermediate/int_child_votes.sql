@@ -1,6 +1,6 @@
--- stg_child_votes: one row per election x contest x child region x candidate, as its parent's last observed table states.
+-- int_child_votes: one row per election x contest x child region x candidate, as its parent's last observed table states.
 with child_rows as (
-    select * from stg_child_rows
+    select * from int_child_rows
 ),
 
 votes as (

@@ -1,4 +1,4 @@
--- stg_count_files: one row per count file version in use: the last observed version of each internal-count or official-recap file.
+-- int_count_files: one row per count file version in use: the last observed version of each internal-count or official-recap file.
 -- A file (by path) loaded again after an edit supersedes its earlier version; different files are all in use.
 with files as (
     select * from raw_count_files

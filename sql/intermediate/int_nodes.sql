@@ -1,6 +1,6 @@
--- stg_nodes: one row per election x contest x node code (aggregate or TPS), as last observed.
+-- int_nodes: one row per election x contest x node code (aggregate or TPS), as last observed.
 with latest as (
-    select * from stg_latest_documents where kind = 'node'
+    select * from int_latest_documents where kind = 'node'
 ),
 
 nodes as (

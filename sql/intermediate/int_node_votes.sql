@@ -1,6 +1,6 @@
--- stg_node_votes: one row per election x contest x node x candidate in the node's own chart, as last observed.
+-- int_node_votes: one row per election x contest x node x candidate in the node's own chart, as last observed.
 with nodes as (
-    select * from stg_nodes
+    select * from int_nodes
 ),
 
 votes as (

@@ -1,6 +1,6 @@
--- stg_tps_admin: one row per election x contest x TPS with an administrasi block in its reported version (the one stg_nodes holds).
+-- int_tps_admin: one row per election x contest x TPS with an administrasi block in its reported version (the one int_nodes holds).
 with tps_nodes as (
-    select * from stg_nodes where node_type = 'tps'
+    select * from int_nodes where node_type = 'tps'
 ),
 
 admin as (

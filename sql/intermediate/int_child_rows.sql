@@ -1,6 +1,6 @@
--- stg_child_rows: one row per election x contest x child region in the table of its parent's last observed node.
+-- int_child_rows: one row per election x contest x child region in the table of its parent's last observed node.
 with parents as (
-    select * from stg_nodes where node_type = 'aggregate'
+    select * from int_nodes where node_type = 'aggregate'
 ),
 
 child_rows as (

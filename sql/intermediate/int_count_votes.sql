@@ -1,8 +1,8 @@
--- stg_count_votes: one row per count file version in use x data row x ballot number with a number, with the SIREKAP candidate id the ballot number stands for.
+-- int_count_votes: one row per count file version in use x data row x ballot number with a number, with the SIREKAP candidate id the ballot number stands for.
 -- The candidate id comes from the race's candidate master (nomor_urut); without a master it is null and the
 -- numbers stay keyed by ballot number only.
 with submissions as (
-    select * from stg_count_submissions
+    select * from int_count_submissions
 ),
 
 votes as (
@@ -10,11 +10,11 @@ votes as (
 ),
 
 contests as (
-    select * from stg_contests
+    select * from int_contests
 ),
 
 candidates as (
-    select * from stg_candidates
+    select * from int_candidates
 ),
 
 keyed as (
