@@ -49,6 +49,11 @@ def _warehouse() -> tuple[duckdb.DuckDBPyConnection, dict[str, models.Model]]:
     return con, found
 
 
+def connection() -> duckdb.DuckDBPyConnection:
+    """The session's warehouse: every model as an empty table, typed as its SQL makes it."""
+    return _warehouse()[0]
+
+
 def model(name: str) -> models.Model:
     _, found = _warehouse()
     if name not in found:

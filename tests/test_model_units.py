@@ -12,7 +12,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.model_rows import check_model, run_model
+from tests.model_rows import check_model, connection, model, run_model
+from warehouse import models
 
 PEMILU, PILKADA = "pemilu2024", "pilkada2024"
 # int_contests as the model makes it (its own test below): the level each race is decided at.
@@ -53,9 +54,25 @@ def test_the_harness_refuses_rows_for_a_table_the_model_does_not_read_directly()
 
 def test_rows_given_to_one_check_are_gone_for_the_next() -> None:
     run_model("int_node_votes", {"int_nodes": [ppwp(code=T1, version_id="v1")],
-                                 "raw_node_votes": [{"version_id": "v1", "candidate_id": ANIES, "votes": 5}]})  # fmt: skip
+                                 "stg_node_votes": [{"version_id": "v1", "candidate_id": ANIES, "votes": 5}]})  # fmt: skip
     # The same model with only the votes: no node, so no row (the node above was rolled back).
-    check_model("int_node_votes", {"raw_node_votes": [{"version_id": "v1", "candidate_id": ANIES, "votes": 5}]}, [])
+    check_model("int_node_votes", {"stg_node_votes": [{"version_id": "v1", "candidate_id": ANIES, "votes": 5}]}, [])
+
+
+# --- Staging: one raw table each, typed, nothing decided ------------------------------------------
+
+STAGING = sorted(m.name for m in models.discover() if m.layer == "staging")
+
+
+@pytest.mark.parametrize("name", STAGING)
+def test_a_staging_model_passes_every_row_of_its_raw_table_with_its_columns_and_types(name: str) -> None:
+    (raw,) = model(name).reads
+    # Two versions, one of them twice: no row is dropped, merged or picked (that is intermediate/'s job).
+    got = run_model(name, {raw: [{"version_id": "v1"}, {"version_id": "v1"}, {"version_id": "v2"}]})
+    assert sorted(row["version_id"] for row in got) == ["v1", "v1", "v2"]
+    con = connection()
+    types = "select column_name, data_type from duckdb_columns() where table_name = ? and database_name = current_database() order by column_index"
+    assert con.execute(types, [name]).fetchall() == con.execute(types, [raw]).fetchall()
 
 
 # --- Versions in use: the latest observed version, its nodes, candidates and regions ----------
@@ -74,7 +91,7 @@ def test_int_nodes_renames_the_publishers_ts_and_keeps_only_the_version_in_use()
             ppwp(kind="node", code=T1, version_id="v2", source_ts="2024-02-15 10:00:00", source_file="m/t1.json", run_id="r1"),
             ppwp(kind="regions", code=KEL, version_id="w1"),  # a region list is not a node
         ],
-        "raw_nodes": [
+        "stg_nodes": [
             {"version_id": "v1", "level": "tps", "node_type": "tps", "has_chart": False},  # superseded: not in use
             {"version_id": "v2", "level": "tps", "node_type": "tps", "has_chart": True, "progress_total": 1, "progress_reported": 1},
             {"version_id": "w1", "level": "kelurahan", "node_type": "aggregate", "has_chart": True},
@@ -91,7 +108,7 @@ def test_int_candidates_takes_the_last_observed_master_and_drops_a_dangling_sepa
             {"kind": "candidates", "election": PILKADA, "contest": "pkwkk", "code": "0", "version_id": "m1", "observed_seq": 1},
             {"kind": "candidates", "election": PILKADA, "contest": "pkwkk", "code": "6472", "version_id": "m2", "observed_seq": 2},
         ],
-        "raw_candidates": [
+        "stg_candidates": [
             {"version_id": "m1", "region_code": "6472", "candidate_id": "1001094", "name": "ANDI HARUN", "nomor_urut": 2},
             {"version_id": "m2", "region_code": "6472", "candidate_id": "1001094", "name": " ANDI HARUN - SAEFUDDIN ZUHRI ", "nomor_urut": 2},
             {"version_id": "m2", "region_code": "6472", "candidate_id": "1001095", "name": "KOLOM KOSONG - ", "nomor_urut": 1},
@@ -110,7 +127,7 @@ def observation(version_id: str, seq: int, source_file: str = "m/f.json") -> dic
 
 def test_int_latest_documents_picks_the_latest_observed_version_that_is_not_withheld() -> None:
     check_model("int_latest_documents", {
-        "raw_documents": [
+        "stg_documents": [
             ppwp(kind="node", code=T1, version_id="a", ts="2024-02-16 09:00:00"),
             ppwp(kind="node", code=T1, version_id="b", ts="2024-02-15 09:00:00"),  # an older ts than a's
             ppwp(kind="node", code=T1, version_id="c", ts="2024-02-17 09:00:00"),
@@ -119,7 +136,7 @@ def test_int_latest_documents_picks_the_latest_observed_version_that_is_not_with
         ],
         # c and d withhold their counts (every count 0 while progress rose).
         "int_node_versions": [{"version_id": "c", "withheld": True}, {"version_id": "d", "withheld": True}],
-        "raw_observations": [
+        "stg_observations": [
             observation("a", 1), observation("b", 2, "m/b.json"), observation("c", 3),
             observation("d", 4),
             observation("e", 5, "m/e-first.json"), observation("e", 7, "m/e-again.json"),
@@ -133,7 +150,7 @@ def test_int_latest_documents_picks_the_latest_observed_version_that_is_not_with
 
 
 NODE_VERSIONS = {
-    "raw_documents": [
+    "stg_documents": [
         ppwp(kind="node", code="3101", version_id="k1"), ppwp(kind="node", code="3101", version_id="k2"),
         ppwp(kind="node", code=T1, version_id="t1"),
         ppwp(kind="node", code=T2, version_id="u1"), ppwp(kind="node", code=T2, version_id="u2"),
@@ -141,14 +158,14 @@ NODE_VERSIONS = {
     "int_node_observations": [
         observation("k1", 1), observation("k2", 2), observation("t1", 3), observation("u1", 4), observation("u2", 5),
     ],
-    "raw_nodes": [
+    "stg_nodes": [
         {"version_id": "k1", "node_type": "aggregate", "has_chart": True, "progress_reported": 3, "progress_total": 10},
         {"version_id": "k2", "node_type": "aggregate", "has_chart": True, "progress_reported": 4, "progress_total": 10},
         {"version_id": "t1", "node_type": "tps", "has_chart": True},
         {"version_id": "u1", "node_type": "tps", "has_chart": True},
         {"version_id": "u2", "node_type": "tps", "has_chart": True},
     ],
-    "raw_node_votes": [
+    "stg_node_votes": [
         {"version_id": "k1", "candidate_id": ANIES, "votes": 10}, {"version_id": "k1", "candidate_id": PRABOWO, "votes": 5},
         {"version_id": "k2", "candidate_id": ANIES, "votes": 0}, {"version_id": "k2", "candidate_id": PRABOWO, "votes": 0},
         {"version_id": "t1", "candidate_id": ANIES, "votes": 0}, {"version_id": "t1", "candidate_id": PRABOWO, "votes": 0},
@@ -742,12 +759,12 @@ def test_corrections_lists_what_the_latest_run_changed() -> None:
             {"version_id": v, "withheld": v == "e2", "vote_sum": s}
             for v, s in {"a1": 15, "a2": 17, "b1": 7, "c1": 3, "c2": 3, "e1": 9, "e2": 0, "k1": None, "k2": None, "g1": None, "g2": 6}.items()
         ],
-        "raw_node_votes": [counted("a1", 10), counted("a1", 5, "y"), counted("a2", 12), counted("a2", 5, "y"), counted("b1", 7),
+        "stg_node_votes": [counted("a1", 10), counted("a1", 5, "y"), counted("a2", 12), counted("a2", 5, "y"), counted("b1", 7),
                            counted("c1", 3), counted("c2", 3), counted("e1", 9), counted("e2", 0), counted("g2", 6)],
         # The kelurahan's table listed TPS a and f before the run, only a after it.
-        "raw_child_rows": [{"version_id": "k1", "child_code": tps_a}, {"version_id": "k1", "child_code": tps_f},
+        "stg_child_rows": [{"version_id": "k1", "child_code": tps_a}, {"version_id": "k1", "child_code": tps_f},
                            {"version_id": "k2", "child_code": tps_a}],
-        "raw_child_votes": [{"version_id": "k1", "child_code": tps_f, "candidate_id": "x", "votes": 4}],
+        "stg_child_votes": [{"version_id": "k1", "child_code": tps_f, "candidate_id": "x", "votes": 4}],
     }, [
         {"code": tps_a, "change_kind": "changed", "candidate_id": "x", "votes_before": 10, "votes_after": 12, "delta": 2, "run_id": "r2"},
         # y did not move, but the node's counts did: the whole node is shown.
@@ -887,8 +904,8 @@ def test_int_count_region_votes_rolls_rows_up_only_to_regions_without_a_row_of_t
 
 def test_int_count_files_keeps_the_last_version_of_each_file_and_counts_shared_bytes_once() -> None:
     check_model("int_count_files", {
-        "raw_count_files": [pkwkp(version_id=v, source_kind="internal") for v in ("v1", "v2", "v3")],
-        "raw_observations": [
+        "stg_count_files": [pkwkp(version_id=v, source_kind="internal") for v in ("v1", "v2", "v3")],
+        "stg_observations": [
             observation("v1", 1, "counts/claim.csv"), observation("v2", 2, "counts/claim.csv"),  # the file edited and loaded again
             observation("v3", 3, "counts/a.csv"), observation("v3", 4, "counts/copy-of-a.csv"),  # the same bytes under two paths
         ],

@@ -4,7 +4,7 @@ with masters as (
 ),
 
 candidates as (
-    select * from raw_candidates
+    select * from stg_candidates
 ),
 
 ranked as (

@@ -4,7 +4,7 @@ with parents as (
 ),
 
 child_rows as (
-    select * from raw_child_rows
+    select * from stg_child_rows
 ),
 
 final as (

@@ -4,7 +4,7 @@ with child_rows as (
 ),
 
 votes as (
-    select * from raw_child_votes
+    select * from stg_child_votes
 ),
 
 final as (

@@ -1,11 +1,11 @@
 -- int_count_files: one row per count file version in use: the last observed version of each internal-count or official-recap file.
 -- A file (by path) loaded again after an edit supersedes its earlier version; different files are all in use.
 with files as (
-    select * from raw_count_files
+    select * from stg_count_files
 ),
 
 observations as (
-    select * from raw_observations
+    select * from stg_observations
 ),
 
 observed as (

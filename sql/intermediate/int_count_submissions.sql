@@ -4,7 +4,7 @@ with files as (
 ),
 
 count_rows as (
-    select * from raw_count_rows
+    select * from stg_count_rows
 ),
 
 final as (

@@ -6,7 +6,7 @@ with submissions as (
 ),
 
 votes as (
-    select * from raw_count_votes
+    select * from stg_count_votes
 ),
 
 contests as (

@@ -3,7 +3,7 @@
 -- A withheld node version (every count 0 while progress rose: int_node_versions) is skipped, so
 -- the latest earlier version stays the one reported; a node seen only withheld has no row (no data).
 with documents as (
-    select * from raw_documents
+    select * from stg_documents
 ),
 
 withheld as (
@@ -11,7 +11,7 @@ withheld as (
 ),
 
 observations as (
-    select * from raw_observations
+    select * from stg_observations
 ),
 
 last_observation as (

@@ -2,11 +2,11 @@
 -- A snapshot is a dump file, or the mirror folder above <election>/hhcw/ (one folder may hold
 -- several timestamped snapshots, and one run may read several snapshots, oldest first).
 with observations as (
-    select * from raw_observations
+    select * from stg_observations
 ),
 
 documents as (
-    select * from raw_documents where kind = 'node'
+    select * from stg_documents where kind = 'node'
 ),
 
 final as (

@@ -8,7 +8,7 @@
 -- votes (SIREKAP Pilkada, 28 Nov 2024). A TPS whose first chart is all zeros is a real zero and
 -- stays in every total. Rule withheld_counts in the rule pack; disabled, nothing is.
 with documents as (
-    select * from raw_documents where kind = 'node'
+    select * from stg_documents where kind = 'node'
 ),
 
 observations as (
@@ -16,15 +16,15 @@ observations as (
 ),
 
 nodes as (
-    select * from raw_nodes
+    select * from stg_nodes
 ),
 
 node_votes as (
-    select * from raw_node_votes
+    select * from stg_node_votes
 ),
 
 child_votes as (
-    select * from raw_child_votes
+    select * from stg_child_votes
 ),
 
 rules as (

@@ -4,7 +4,7 @@ with nodes as (
 ),
 
 votes as (
-    select * from raw_node_votes
+    select * from stg_node_votes
 ),
 
 final as (

@@ -4,7 +4,7 @@ with latest as (
 ),
 
 nodes as (
-    select * from raw_nodes
+    select * from stg_nodes
 ),
 
 final as (

@@ -5,7 +5,7 @@ with lists as (
 ),
 
 regions as (
-    select * from raw_regions
+    select * from stg_regions
 ),
 
 provinces as (

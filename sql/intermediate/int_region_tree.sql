@@ -4,7 +4,7 @@ with lists as (
 ),
 
 regions as (
-    select * from raw_regions
+    select * from stg_regions
 ),
 
 final as (

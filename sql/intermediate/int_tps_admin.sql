@@ -4,7 +4,7 @@ with tps_nodes as (
 ),
 
 admin as (
-    select * from raw_tps_admin
+    select * from stg_tps_admin
 ),
 
 final as (

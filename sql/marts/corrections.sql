@@ -15,15 +15,15 @@ versions as (
 ),
 
 node_votes as (
-    select * from raw_node_votes
+    select * from stg_node_votes
 ),
 
 child_rows as (
-    select * from raw_child_rows
+    select * from stg_child_rows
 ),
 
 child_votes as (
-    select * from raw_child_votes
+    select * from stg_child_votes
 ),
 
 latest_run as (
