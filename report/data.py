@@ -44,9 +44,9 @@ def collect(con: duckdb.DuckDBPyConnection, warehouse: str = "") -> Report:
     if "outcome_risk" not in tables:
         raise LookupError("the warehouse has no outcome_risk table: run `rekap run` (or `rekap demo`) first")
     races = con.execute(
-        """select outcome_risk.*, stg_contests.contest_name
-           from outcome_risk inner join stg_contests on stg_contests.contest = outcome_risk.contest
-           order by stg_contests.race_code_length, outcome_risk.election, outcome_risk.contest, outcome_risk.race_code"""
+        """select outcome_risk.*, int_contests.contest_name
+           from outcome_risk inner join int_contests on int_contests.contest = outcome_risk.contest
+           order by int_contests.race_code_length, outcome_risk.election, outcome_risk.contest, outcome_risk.race_code"""
     ).pl()
     race_votes = con.execute(
         """select election, contest, race_code, source, candidate_key, nomor_urut, candidate_id, votes, complete, tps_covered, tps_total
@@ -55,10 +55,10 @@ def collect(con: duckdb.DuckDBPyConnection, warehouse: str = "") -> Report:
     # The kab/kota table: a province-wide race's kab/kota, or the kab/kota races themselves.
     regions = con.execute(
         """select int_source_votes.election, int_source_votes.contest, int_source_votes.race_code, int_source_votes.region_code,
-                  coalesce(stg_regions.region_name, int_source_votes.region_code) as region_name,
+                  coalesce(int_region_names.region_name, int_source_votes.region_code) as region_name,
                   int_source_votes.source, int_source_votes.candidate_key, int_source_votes.votes, int_source_votes.complete,
                   int_source_votes.tps_covered, int_source_votes.tps_total
-           from int_source_votes left join stg_regions on stg_regions.code = int_source_votes.region_code
+           from int_source_votes left join int_region_names on int_region_names.code = int_source_votes.region_code
            where int_source_votes.level = 'kabkota'
            order by int_source_votes.election, int_source_votes.contest, int_source_votes.region_code, int_source_votes.source, int_source_votes.candidate_key"""
     ).pl()
@@ -66,11 +66,11 @@ def collect(con: duckdb.DuckDBPyConnection, warehouse: str = "") -> Report:
         """with keys as (select distinct election, contest, race_code, candidate_key, nomor_urut, candidate_id from int_source_votes)
            select keys.election, keys.contest, keys.race_code, keys.candidate_key,
                   any_value(keys.nomor_urut) as nomor_urut, any_value(keys.candidate_id) as candidate_id,
-                  coalesce(any_value(stg_candidates.candidate_name), 'candidate ' || keys.candidate_key) as candidate_name,
-                  any_value(stg_candidates.colour) as colour
-           from keys left join stg_candidates
-               on stg_candidates.election = keys.election and stg_candidates.contest = keys.contest
-               and stg_candidates.candidate_id = keys.candidate_id
+                  coalesce(any_value(int_candidates.candidate_name), 'candidate ' || keys.candidate_key) as candidate_name,
+                  any_value(int_candidates.colour) as colour
+           from keys left join int_candidates
+               on int_candidates.election = keys.election and int_candidates.contest = keys.contest
+               and int_candidates.candidate_id = keys.candidate_id
            group by keys.election, keys.contest, keys.race_code, keys.candidate_key
            order by keys.election, keys.contest, keys.race_code, keys.candidate_key"""
     ).pl()

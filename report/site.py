@@ -127,7 +127,7 @@ def collect_drilldown(con: duckdb.DuckDBPyConnection) -> Drilldown:
                from int_source_votes where level in ('kecamatan', 'kelurahan', 'tps')
                order by election, contest, region_code, source, candidate_key"""
         ).pl(),
-        region_names=dict(con.execute("select code, any_value(region_name) from stg_regions group by code").fetchall()),
+        region_names=dict(con.execute("select code, any_value(region_name) from int_region_names group by code").fetchall()),
         tps=frame("select * from tps_status order by election, contest, tps_code", "tps_status"),
         findings=frame(
             """select election, contest, level, code, rule_id, severity, observed, expected, message_id, message_en, images

@@ -6,7 +6,7 @@ gets every raw and bookkeeping table (warehouse/db.py ensure_schema), the rule p
 with the column types its SQL gives, made in dependency order. A test then names a model, gives
 rows for some of the tables it reads, and says which rows come out:
 
-    check_model("int_regions", given={"int_region_sources": [...], "stg_contests": [...]},
+    check_model("int_regions", given={"int_region_sources": [...], "int_contests": [...]},
                 expected=[{"region_code": "64", "source_kind": "node"}])
 
 - Only tables the model reads directly (`Model.reads`) may be given: a model is tested on its own
@@ -47,6 +47,11 @@ def _warehouse() -> tuple[duckdb.DuckDBPyConnection, dict[str, models.Model]]:
         con.execute(f"create table {model.name} as select * from (\n{model.sql}\n) limit 0")
         found[model.name] = model
     return con, found
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """The session's warehouse: every model as an empty table, typed as its SQL makes it."""
+    return _warehouse()[0]
 
 
 def model(name: str) -> models.Model:

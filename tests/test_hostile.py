@@ -452,7 +452,7 @@ def test_an_all_zero_tps_stays_in_every_total(tmp_path: Path) -> None:
     zeros and no progress of its own: a real zero, counted in tps_total everywhere above it."""
     source = mirror(tmp_path, {TPS1: tps({A: 12, B: 8}), TPS2: tps({A: 0, B: 0})})
     con = load_and_build(tmp_path / "w.duckdb", source)
-    assert con.execute("select count(*) from stg_node_versions where withheld").fetchone() == (0,)
+    assert con.execute("select count(*) from int_node_versions where withheld").fetchone() == (0,)
     totals = con.execute("select region_code, tps_reported, tps_total from region_winners where level <> 'tps' order by region_code").fetchall()
     assert totals == [("64", 2, 2), ("6401", 2, 2), ("640101", 2, 2), ("6401011001", 2, 2)]
     assert con.execute("select count(*), sum(votes) from tps_status").fetchone() == (2, 20)

@@ -12,10 +12,11 @@ from datetime import datetime
 
 import pytest
 
-from tests.model_rows import check_model, run_model
+from tests.model_rows import check_model, connection, model, run_model
+from warehouse import models
 
 PEMILU, PILKADA = "pemilu2024", "pilkada2024"
-# stg_contests as the model makes it (its own test below): the level each race is decided at.
+# int_contests as the model makes it (its own test below): the level each race is decided at.
 CONTESTS = [
     {"contest": "ppwp", "race_level": "nasional", "race_code_length": 0},
     {"contest": "pkwkp", "race_level": "provinsi", "race_code_length": 2},
@@ -46,35 +47,51 @@ def ancestors(election: str, contest: str, *tps_codes: str) -> list[dict]:
 # --- The harness keeps tests honest -----------------------------------------------------------
 
 def test_the_harness_refuses_rows_for_a_table_the_model_does_not_read_directly() -> None:
-    # region_winners reads int_regions, not the stg_nodes below it.
-    with pytest.raises(pytest.fail.Exception, match="does not read stg_nodes directly"):
-        run_model("region_winners", {"stg_nodes": [ppwp(code=T1)]})
+    # region_winners reads int_regions, not the int_nodes below it.
+    with pytest.raises(pytest.fail.Exception, match="does not read int_nodes directly"):
+        run_model("region_winners", {"int_nodes": [ppwp(code=T1)]})
 
 
 def test_rows_given_to_one_check_are_gone_for_the_next() -> None:
-    run_model("stg_node_votes", {"stg_nodes": [ppwp(code=T1, version_id="v1")],
-                                 "raw_node_votes": [{"version_id": "v1", "candidate_id": ANIES, "votes": 5}]})  # fmt: skip
+    run_model("int_node_votes", {"int_nodes": [ppwp(code=T1, version_id="v1")],
+                                 "stg_node_votes": [{"version_id": "v1", "candidate_id": ANIES, "votes": 5}]})  # fmt: skip
     # The same model with only the votes: no node, so no row (the node above was rolled back).
-    check_model("stg_node_votes", {"raw_node_votes": [{"version_id": "v1", "candidate_id": ANIES, "votes": 5}]}, [])
+    check_model("int_node_votes", {"stg_node_votes": [{"version_id": "v1", "candidate_id": ANIES, "votes": 5}]}, [])
 
 
-# --- Staging: rename, cast, pick the version in use --------------------------------------------
+# --- Staging: one raw table each, typed, nothing decided ------------------------------------------
 
-def test_stg_contests_lists_the_three_modelled_races_typed() -> None:
-    check_model("stg_contests", {}, [
+STAGING = sorted(m.name for m in models.discover() if m.layer == "staging")
+
+
+@pytest.mark.parametrize("name", STAGING)
+def test_a_staging_model_passes_every_row_of_its_raw_table_with_its_columns_and_types(name: str) -> None:
+    (raw,) = model(name).reads
+    # Two versions, one of them twice: no row is dropped, merged or picked (that is intermediate/'s job).
+    got = run_model(name, {raw: [{"version_id": "v1"}, {"version_id": "v1"}, {"version_id": "v2"}]})
+    assert sorted(row["version_id"] for row in got) == ["v1", "v1", "v2"]
+    con = connection()
+    types = "select column_name, data_type from duckdb_columns() where table_name = ? and database_name = current_database() order by column_index"
+    assert con.execute(types, [name]).fetchall() == con.execute(types, [raw]).fetchall()
+
+
+# --- Versions in use: the latest observed version, its nodes, candidates and regions ----------
+
+def test_int_contests_lists_the_three_modelled_races_typed() -> None:
+    check_model("int_contests", {}, [
         {"contest": "ppwp", "race_level": "nasional", "race_code_length": 0, "contest_name": "Presiden dan Wakil Presiden"},
         {"contest": "pkwkp", "race_level": "provinsi", "race_code_length": 2, "contest_name": "Gubernur dan Wakil Gubernur"},
         {"contest": "pkwkk", "race_level": "kabkota", "race_code_length": 4, "contest_name": "Bupati/Wali Kota dan Wakil"},
     ])  # fmt: skip
 
 
-def test_stg_nodes_renames_the_publishers_ts_and_keeps_only_the_version_in_use() -> None:
-    check_model("stg_nodes", {
-        "stg_latest_documents": [
+def test_int_nodes_renames_the_publishers_ts_and_keeps_only_the_version_in_use() -> None:
+    check_model("int_nodes", {
+        "int_latest_documents": [
             ppwp(kind="node", code=T1, version_id="v2", source_ts="2024-02-15 10:00:00", source_file="m/t1.json", run_id="r1"),
             ppwp(kind="regions", code=KEL, version_id="w1"),  # a region list is not a node
         ],
-        "raw_nodes": [
+        "stg_nodes": [
             {"version_id": "v1", "level": "tps", "node_type": "tps", "has_chart": False},  # superseded: not in use
             {"version_id": "v2", "level": "tps", "node_type": "tps", "has_chart": True, "progress_total": 1, "progress_reported": 1},
             {"version_id": "w1", "level": "kelurahan", "node_type": "aggregate", "has_chart": True},
@@ -85,13 +102,13 @@ def test_stg_nodes_renames_the_publishers_ts_and_keeps_only_the_version_in_use()
     ])  # fmt: skip
 
 
-def test_stg_candidates_takes_the_last_observed_master_and_drops_a_dangling_separator() -> None:
-    check_model("stg_candidates", {
-        "stg_latest_documents": [
+def test_int_candidates_takes_the_last_observed_master_and_drops_a_dangling_separator() -> None:
+    check_model("int_candidates", {
+        "int_latest_documents": [
             {"kind": "candidates", "election": PILKADA, "contest": "pkwkk", "code": "0", "version_id": "m1", "observed_seq": 1},
             {"kind": "candidates", "election": PILKADA, "contest": "pkwkk", "code": "6472", "version_id": "m2", "observed_seq": 2},
         ],
-        "raw_candidates": [
+        "stg_candidates": [
             {"version_id": "m1", "region_code": "6472", "candidate_id": "1001094", "name": "ANDI HARUN", "nomor_urut": 2},
             {"version_id": "m2", "region_code": "6472", "candidate_id": "1001094", "name": " ANDI HARUN - SAEFUDDIN ZUHRI ", "nomor_urut": 2},
             {"version_id": "m2", "region_code": "6472", "candidate_id": "1001095", "name": "KOLOM KOSONG - ", "nomor_urut": 1},
@@ -108,9 +125,9 @@ def observation(version_id: str, seq: int, source_file: str = "m/f.json") -> dic
     return {"version_id": version_id, "observed_seq": seq, "source_file": source_file, "run_id": f"r{seq}"}
 
 
-def test_stg_latest_documents_picks_the_latest_observed_version_that_is_not_withheld() -> None:
-    check_model("stg_latest_documents", {
-        "raw_documents": [
+def test_int_latest_documents_picks_the_latest_observed_version_that_is_not_withheld() -> None:
+    check_model("int_latest_documents", {
+        "stg_documents": [
             ppwp(kind="node", code=T1, version_id="a", ts="2024-02-16 09:00:00"),
             ppwp(kind="node", code=T1, version_id="b", ts="2024-02-15 09:00:00"),  # an older ts than a's
             ppwp(kind="node", code=T1, version_id="c", ts="2024-02-17 09:00:00"),
@@ -118,8 +135,8 @@ def test_stg_latest_documents_picks_the_latest_observed_version_that_is_not_with
             ppwp(kind="node", code=T3, version_id="e"),
         ],
         # c and d withhold their counts (every count 0 while progress rose).
-        "stg_node_versions": [{"version_id": "c", "withheld": True}, {"version_id": "d", "withheld": True}],
-        "raw_observations": [
+        "int_node_versions": [{"version_id": "c", "withheld": True}, {"version_id": "d", "withheld": True}],
+        "stg_observations": [
             observation("a", 1), observation("b", 2, "m/b.json"), observation("c", 3),
             observation("d", 4),
             observation("e", 5, "m/e-first.json"), observation("e", 7, "m/e-again.json"),
@@ -133,22 +150,22 @@ def test_stg_latest_documents_picks_the_latest_observed_version_that_is_not_with
 
 
 NODE_VERSIONS = {
-    "raw_documents": [
+    "stg_documents": [
         ppwp(kind="node", code="3101", version_id="k1"), ppwp(kind="node", code="3101", version_id="k2"),
         ppwp(kind="node", code=T1, version_id="t1"),
         ppwp(kind="node", code=T2, version_id="u1"), ppwp(kind="node", code=T2, version_id="u2"),
     ],
-    "stg_node_observations": [
+    "int_node_observations": [
         observation("k1", 1), observation("k2", 2), observation("t1", 3), observation("u1", 4), observation("u2", 5),
     ],
-    "raw_nodes": [
+    "stg_nodes": [
         {"version_id": "k1", "node_type": "aggregate", "has_chart": True, "progress_reported": 3, "progress_total": 10},
         {"version_id": "k2", "node_type": "aggregate", "has_chart": True, "progress_reported": 4, "progress_total": 10},
         {"version_id": "t1", "node_type": "tps", "has_chart": True},
         {"version_id": "u1", "node_type": "tps", "has_chart": True},
         {"version_id": "u2", "node_type": "tps", "has_chart": True},
     ],
-    "raw_node_votes": [
+    "stg_node_votes": [
         {"version_id": "k1", "candidate_id": ANIES, "votes": 10}, {"version_id": "k1", "candidate_id": PRABOWO, "votes": 5},
         {"version_id": "k2", "candidate_id": ANIES, "votes": 0}, {"version_id": "k2", "candidate_id": PRABOWO, "votes": 0},
         {"version_id": "t1", "candidate_id": ANIES, "votes": 0}, {"version_id": "t1", "candidate_id": PRABOWO, "votes": 0},
@@ -158,8 +175,8 @@ NODE_VERSIONS = {
 }  # fmt: skip
 
 
-def test_stg_node_versions_withholds_all_zero_counts_after_progress_or_earlier_votes() -> None:
-    check_model("stg_node_versions", NODE_VERSIONS, [
+def test_int_node_versions_withholds_all_zero_counts_after_progress_or_earlier_votes() -> None:
+    check_model("int_node_versions", NODE_VERSIONS, [
         {"version_id": "k1", "version_number": 1, "vote_sum": 15, "earlier_had_votes": False, "withheld": False},  # 10 + 5
         # k2: every count 0 while the kab/kota reports 4 TPS in: withheld.
         {"version_id": "k2", "version_number": 2, "vote_sum": 0, "earlier_had_votes": True, "withheld": True},
@@ -171,9 +188,9 @@ def test_stg_node_versions_withholds_all_zero_counts_after_progress_or_earlier_v
     ])  # fmt: skip
 
 
-def test_stg_node_versions_withholds_nothing_when_the_rule_is_disabled() -> None:
+def test_int_node_versions_withholds_nothing_when_the_rule_is_disabled() -> None:
     disabled = {"ref_rules": [{"rule_id": "withheld_counts", "category": "withheld", "severity": "warning", "enabled": False}]}
-    check_model("stg_node_versions", NODE_VERSIONS | disabled, [
+    check_model("int_node_versions", NODE_VERSIONS | disabled, [
         {"version_id": v, "withheld": False} for v in ("k1", "k2", "t1", "u1", "u2")
     ])  # fmt: skip
 
@@ -183,12 +200,12 @@ def test_stg_node_versions_withholds_nothing_when_the_rule_is_disabled() -> None
 def test_int_region_sources_lists_own_file_parent_row_and_tps_rollup() -> None:
     tps_a, tps_b = "6401012001001", "6401012001002"
     check_model("int_region_sources", {
-        "stg_nodes": [
+        "int_nodes": [
             pkwkp(code="6401", node_type="aggregate", has_chart=True, progress_reported=10, progress_total=10),
             pkwkp(code=tps_a, node_type="tps", has_chart=True, progress_reported=1, progress_total=1),
             pkwkp(code=tps_b, node_type="tps", has_chart=False, progress_reported=0, progress_total=1),
         ],
-        "stg_child_rows": [pkwkp(parent_code="64", child_code="6401", has_votes=True, progress_reported=9, progress_total=10)],
+        "int_child_rows": [pkwkp(parent_code="64", child_code="6401", has_votes=True, progress_reported=9, progress_total=10)],
         "int_tps_ancestors": ancestors(PILKADA, "pkwkp", tps_a, tps_b),
     }, [
         {"code": "6401", "source_kind": "node", "has_votes": True, "tps_reported": 10, "tps_total": 10},
@@ -219,8 +236,8 @@ def test_int_regions_prefers_own_file_then_parent_row_then_tps_rollup() -> None:
             source("6401012001001", "node"),
             source("0", "tps_rollup"),
         ],
-        "stg_contests": CONTESTS,
-        "stg_regions": [{"code": "64", "region_name": "KALIMANTAN TIMUR"}],
+        "int_contests": CONTESTS,
+        "int_region_names": [{"code": "64", "region_name": "KALIMANTAN TIMUR"}],
     }, [
         {"region_code": "6401", "source_kind": "node", "level": "kabkota", "parent_code": "64", "race_code": "64", "within_race": True, "region_name": None},
         {"region_code": "640101", "source_kind": "parent_table", "level": "kecamatan", "parent_code": "6401", "race_code": "64", "within_race": True, "region_name": None},
@@ -247,9 +264,9 @@ def test_int_region_votes_takes_the_chosen_source_and_leaves_a_missing_count_nul
     check_model("int_region_votes", {
         "int_regions": [region(KEL, "tps_rollup", race_code="0"), region(T3, "node", race_code="0"),
                         region("0", "tps_rollup", race_code="0", within_race=False)],
-        "stg_candidates": MASTER,
+        "int_candidates": MASTER,
         # The kelurahan's own file is not its chosen source: its 999 must not show.
-        "stg_node_votes": [ppwp(code=KEL, candidate_id=ANIES, votes=999)],
+        "int_node_votes": [ppwp(code=KEL, candidate_id=ANIES, votes=999)],
         "int_tps_rollup_votes": [
             ppwp(code=KEL, candidate_id=ANIES, votes=15), ppwp(code=KEL, candidate_id=PRABOWO, votes=15),
             ppwp(code=KEL, candidate_id="100099", votes=2),  # an id the master does not know still counts
@@ -333,18 +350,18 @@ def test_province_totals_shares_ranks_and_flagged_votes_per_candidate() -> None:
 
 def test_int_tps_facts_classifies_completeness_and_sums_the_chart() -> None:
     check_model("int_tps_facts", {
-        "stg_nodes": [
+        "int_nodes": [
             ppwp(code=T1, node_type="tps", version_id="v1", has_chart=True, has_admin=True),
             ppwp(code=T2, node_type="tps", version_id="v2", has_chart=True, has_admin=False),
             ppwp(code=T3, node_type="tps", version_id="v3", has_chart=False, has_admin=True),
             ppwp(code=KEL + "004", node_type="tps", version_id="v4", has_chart=False, has_admin=False),
             ppwp(code=KEL, node_type="aggregate", version_id="k1", has_chart=True),  # not a TPS
         ],
-        "stg_node_votes": [
+        "int_node_votes": [
             ppwp(code=T1, candidate_id=ANIES, votes=50), ppwp(code=T1, candidate_id=PRABOWO, votes=30),
             ppwp(code=T2, candidate_id=ANIES, votes=7),
         ],
-        "stg_tps_admin": [ppwp(code=T1, suara_sah=80, version_id="v1"), ppwp(code=T3, suara_sah=12, version_id="v3")],
+        "int_tps_admin": [ppwp(code=T1, suara_sah=80, version_id="v1"), ppwp(code=T3, suara_sah=12, version_id="v3")],
     }, [
         {"code": T1, "completeness": "complete", "candidate_sum": 80, "candidate_max": 50, "suara_sah": 80},  # 50 + 30
         {"code": T2, "completeness": "chart_only", "candidate_sum": 7, "candidate_max": 7, "suara_sah": None},
@@ -427,7 +444,7 @@ PLAUSIBILITY_FORMS = {
         form(KEL + "004", election=PILKADA, candidate_sum=500, candidate_max=500, pemilih_dpt_j=None),
         form(KEL + "005", candidate_sum=None, candidate_max=None, suara_total=110, pemilih_dpt_j=100, pengguna_dptb_j=3, pengguna_non_dpt_j=2),
     ],
-    "stg_node_votes": [*chart(T1, 301, 0), *chart(T2, 300, 0), *chart(T3, 60, 40), *chart(KEL + "004", 500, 0, election=PILKADA)],
+    "int_node_votes": [*chart(T1, 301, 0), *chart(T2, 300, 0), *chart(T3, 60, 40), *chart(KEL + "004", 500, 0, election=PILKADA)],
 }
 
 
@@ -475,17 +492,17 @@ KEL_64, TPS_64A, TPS_64B = "6401012001", "6401012001001", "6401012001002"
 
 def rollup_inputs(kelurahan_chart: tuple[int, int], max_difference: float = 0.0) -> dict:
     return {
-        "stg_nodes": [
+        "int_nodes": [
             node("6401", "k6401", has_chart=True, progress_reported=10),  # 10 TPS in, 2 loaded: no TPS-sum check
             node("6402", "k6402", has_chart=True, progress_reported=5),
             node(KEL_64, "kel", has_chart=True, progress_reported=2),  # both its TPS loaded with a chart
             node(TPS_64A, "ta", "tps", has_chart=True), node(TPS_64B, "tb", "tps", has_chart=True),
         ],
-        "stg_node_votes": [*counts("6401", 101, 52), *counts("6402", 30, 20), *counts(KEL_64, *kelurahan_chart),
+        "int_node_votes": [*counts("6401", 101, 52), *counts("6402", 30, 20), *counts(KEL_64, *kelurahan_chart),
                            *counts(TPS_64A, 3, 1), *counts(TPS_64B, 4, 1)],
-        "stg_child_rows": [pkwkp(parent_code="64", child_code=c, has_votes=True, progress_reported=9, parent_version_id="p64")
+        "int_child_rows": [pkwkp(parent_code="64", child_code=c, has_votes=True, progress_reported=9, parent_version_id="p64")
                            for c in ("6401", "6402")],
-        "stg_child_votes": [*counts("6401", 100, 50, column="child_code"), *counts("6402", 30, 20, column="child_code")],
+        "int_child_votes": [*counts("6401", 100, 50, column="child_code"), *counts("6402", 30, 20, column="child_code")],
         "int_tps_ancestors": ancestors(PILKADA, "pkwkp", TPS_64A, TPS_64B),
         "int_tps_rollup_votes": counts(KEL_64, 7, 2),  # 3 + 4 and 1 + 1
         "ref_rule_params": [{"rule_id": "rollup_parent_row", "param": "max_difference", "value": max_difference},
@@ -517,14 +534,14 @@ def version(code: str, version_id: str, seq: int, **row) -> dict:
 
 def test_int_rule_withheld_reports_the_latest_withheld_version_and_what_is_reported_instead() -> None:
     check_model("int_rule_withheld", {
-        "stg_node_versions": [
+        "int_node_versions": [
             version("6401", "k1", 1, withheld=False, chart_votes=15, progress_reported=3, progress_total=10, source_ts="t1"),
             version("6401", "k2", 2, withheld=True, candidate_counts=2, progress_reported=4, progress_total=10, source_ts="t2"),
             version("6402", "m1", 3, withheld=False, chart_votes=8),
             version("6403", "w1", 4, withheld=True, candidate_counts=2, progress_reported=1, progress_total=5, source_ts="t4"),
         ],
-        # The versions in use (stg_latest_documents skips withheld ones): 6403 was only seen withheld.
-        "stg_nodes": [node("6401", "k1"), node("6402", "m1")],
+        # The versions in use (int_latest_documents skips withheld ones): 6403 was only seen withheld.
+        "int_nodes": [node("6401", "k1"), node("6402", "m1")],
     }, [
         {"code": "6401", "version_id": "k2", "broken": True, "observed": "all 2 counts 0 at progress 4/10 (ts t2)",
          "expected": "the earlier version with 15 votes at progress 3/10 (ts t1)"},
@@ -536,8 +553,8 @@ def test_int_rule_withheld_reports_the_latest_withheld_version_and_what_is_repor
 
 def test_int_rule_psu_flags_a_revote_marker_in_the_file_or_the_parents_row() -> None:
     check_model("int_rule_psu", {
-        "stg_nodes": [node("6401", "k1", psu="PSU"), node("6402", "k2", psu="Reguler"), node("6403", "k3"), node("6404", "k4")],
-        "stg_child_rows": [
+        "int_nodes": [node("6401", "k1", psu="PSU"), node("6402", "k2", psu="Reguler"), node("6403", "k3"), node("6404", "k4")],
+        "int_child_rows": [
             pkwkp(parent_code="64", child_code="6403", psu="PSL", parent_version_id="p64"),
             pkwkp(parent_code="64", child_code="6404", psu=" ", parent_version_id="p64"),  # blank is not a marker
         ],
@@ -551,16 +568,16 @@ def test_int_rule_psu_flags_a_revote_marker_in_the_file_or_the_parents_row() -> 
 
 
 REFERENCE_BASE = {
-    "stg_contests": CONTESTS,
-    "stg_nodes": [ppwp(code=T1, version_id="v1"), ppwp(code=T2, version_id="v2")],
+    "int_contests": CONTESTS,
+    "int_nodes": [ppwp(code=T1, version_id="v1"), ppwp(code=T2, version_id="v2")],
 }
 
 
 def test_int_rule_reference_unknown_candidate() -> None:
     check_model("int_rule_reference", REFERENCE_BASE | {
-        "stg_node_votes": [ppwp(code=T1, candidate_id=ANIES, votes=1), ppwp(code=T1, candidate_id="100099", votes=5),
+        "int_node_votes": [ppwp(code=T1, candidate_id=ANIES, votes=1), ppwp(code=T1, candidate_id="100099", votes=5),
                            ppwp(code=T2, candidate_id=PRABOWO, votes=3)],
-        "stg_candidates": [ppwp(candidate_id=ANIES), ppwp(candidate_id=PRABOWO)],  # a national master
+        "int_candidates": [ppwp(candidate_id=ANIES), ppwp(candidate_id=PRABOWO)],  # a national master
     }, [
         {"code": T1, "rule_id": "unknown_candidate", "broken": True, "observed": "100099", "expected": f"{ANIES}, {PRABOWO}"},
         {"code": T2, "rule_id": "unknown_candidate", "broken": False, "observed": None, "expected": None},
@@ -569,7 +586,7 @@ def test_int_rule_reference_unknown_candidate() -> None:
 
 def test_int_rule_reference_region_outside_tree() -> None:
     check_model("int_rule_reference", REFERENCE_BASE | {
-        "stg_region_tree": [{"election": PEMILU, "parent_code": KEL, "code": T1}],  # the kelurahan's list omits T2
+        "int_region_tree": [{"election": PEMILU, "parent_code": KEL, "code": T1}],  # the kelurahan's list omits T2
     }, [
         {"code": T1, "rule_id": "region_outside_tree", "broken": False, "observed": T1, "expected": KEL},
         {"code": T2, "rule_id": "region_outside_tree", "broken": True, "observed": T2, "expected": KEL},
@@ -581,9 +598,9 @@ def test_int_rule_reference_duplicate_node() -> None:
         return ppwp(code=code, version_id=version_id, observed_seq=seq, run_id="r1", snapshot="snap", **row)
 
     given = REFERENCE_BASE | {
-        "stg_node_versions": [seen(T1, "v0", 1), seen(T1, "v1", 2), seen(T2, "v2", 3)],
+        "int_node_versions": [seen(T1, "v0", 1), seen(T1, "v1", 2), seen(T2, "v2", 3)],
         # One snapshot holds T1 twice with different content (two paths), T2 once.
-        "stg_node_observations": [seen(T1, "v0", 1, source_path="a/t1.json"), seen(T1, "v1", 2, source_path="b/t1.json"),
+        "int_node_observations": [seen(T1, "v0", 1, source_path="a/t1.json"), seen(T1, "v1", 2, source_path="b/t1.json"),
                                   seen(T2, "v2", 3, source_path="a/t2.json")],
     }  # fmt: skip
     check_model("int_rule_reference", given, [
@@ -617,7 +634,7 @@ def test_reconciliation_matches_mismatches_missing_and_partial_sources() -> None
             source_number("6402", "sirekap", 2, 10, complete=False, tps_covered=5, tps_total=10),
             source_number("6403", "sirekap", 1, 70),  # one source only: nothing to reconcile
         ],
-        "stg_regions": [{"code": "64", "region_name": "KALIMANTAN TIMUR"}],
+        "int_region_names": [{"code": "64", "region_name": "KALIMANTAN TIMUR"}],
     }, [
         {"region_code": "64", "region_name": "KALIMANTAN TIMUR", "candidate_name": "candidate 01", "internal_votes": 100, "sirekap_votes": 100,
          "internal_minus_sirekap": 0, "status": "match", "internal_vs_sirekap": "match", "coverage": None},
@@ -643,21 +660,21 @@ def test_tps_reconciliation_compares_internal_and_sirekap_at_each_tps_of_the_rac
             pkwkp(source_kind="internal", level="tps", code=tps_a, version_id="f1", row_number=2, submissions=2, submissions_disagree=True),
             pkwkp(source_kind="internal", level="tps", code=tps_d, version_id="f1", row_number=3, submissions=1, submissions_disagree=False),
         ],
-        "stg_count_votes": [
+        "int_count_votes": [
             pkwkp(source_kind="internal", version_id="f1", row_number=2, nomor_urut=1, candidate_id="c1", votes=10),
             pkwkp(source_kind="internal", version_id="f1", row_number=2, nomor_urut=2, candidate_id="c2", votes=5),
             pkwkp(source_kind="internal", version_id="f1", row_number=3, nomor_urut=1, candidate_id="c1", votes=8),
         ],
-        "stg_nodes": [
+        "int_nodes": [
             pkwkp(code=tps_a, node_type="tps", has_chart=True, images=["https://img/a1.jpg", None]),
             pkwkp(code=tps_b, node_type="tps", has_chart=True),
             pkwkp(code=other_race, node_type="tps", has_chart=True),  # province 65: no internal count there
         ],
-        "stg_node_votes": [pkwkp(code=tps_a, candidate_id="c1", votes=10), pkwkp(code=tps_a, candidate_id="c2", votes=7),
+        "int_node_votes": [pkwkp(code=tps_a, candidate_id="c1", votes=10), pkwkp(code=tps_a, candidate_id="c2", votes=7),
                            pkwkp(code=tps_b, candidate_id="c1", votes=3), pkwkp(code=tps_b, candidate_id="c2", votes=4),
                            pkwkp(code=other_race, candidate_id="c1", votes=9)],
-        "stg_candidates": [pkwkp(region_code="64", candidate_id="c1", nomor_urut=1), pkwkp(region_code="64", candidate_id="c2", nomor_urut=2)],
-        "stg_contests": CONTESTS,
+        "int_candidates": [pkwkp(region_code="64", candidate_id="c1", nomor_urut=1), pkwkp(region_code="64", candidate_id="c2", nomor_urut=2)],
+        "int_contests": CONTESTS,
         "tps_status": [pkwkp(tps_code=tps_a, status="flagged")],
     }, [
         {"tps_code": tps_a, "nomor_urut": 1, "internal_votes": 10, "sirekap_votes": 10, "delta": 0, "status": "match",
@@ -699,9 +716,9 @@ def test_outcome_risk_weighs_the_votes_at_stake_against_the_smallest_margin() ->
             pkwkp(race_code="64", tps_code="6401012001002", status="mismatch", delta=20),
             pkwkp(race_code="64", tps_code="6401012001003", status="match", delta=0),
         ],
-        "stg_contests": CONTESTS,
+        "int_contests": CONTESTS,
         # SIREKAP's candidate ids are per race: 63's leader is another pair, without a name here.
-        "stg_candidates": [pkwkp(region_code="64", candidate_id="64-01", nomor_urut=1, candidate_name="RUDY - SENO")],
+        "int_candidates": [pkwkp(region_code="64", candidate_id="64-01", nomor_urut=1, candidate_name="RUDY - SENO")],
         "tps_status": [pkwkp(tps_code="6401012001001", error_flagged=True, votes=50),
                        pkwkp(tps_code="6401012001002", error_flagged=False, votes=70),
                        pkwkp(tps_code="6501012001001", error_flagged=False, votes=10)],
@@ -733,21 +750,21 @@ def test_corrections_lists_what_the_latest_run_changed() -> None:
 
     check_model("corrections", {
         "runs": [{"run_id": "r1", "started_at": datetime(2024, 11, 27, 1)}, {"run_id": "r2", "started_at": datetime(2024, 11, 28, 1)}],
-        "stg_node_observations": [
+        "int_node_observations": [
             seen(tps_a, "a1", "r1", 1), seen(tps_c, "c1", "r1", 2), seen(tps_e, "e1", "r1", 3), seen(KEL_64, "k1", "r1", 4), seen(tps_g, "g1", "r1", 5),
             seen(tps_a, "a2", "r2", 11), seen(tps_b, "b1", "r2", 12), seen(tps_c, "c2", "r2", 13), seen(tps_e, "e2", "r2", 14),
             seen(KEL_64, "k2", "r2", 15), seen(tps_g, "g2", "r2", 16),
         ],
-        "stg_node_versions": [
+        "int_node_versions": [
             {"version_id": v, "withheld": v == "e2", "vote_sum": s}
             for v, s in {"a1": 15, "a2": 17, "b1": 7, "c1": 3, "c2": 3, "e1": 9, "e2": 0, "k1": None, "k2": None, "g1": None, "g2": 6}.items()
         ],
-        "raw_node_votes": [counted("a1", 10), counted("a1", 5, "y"), counted("a2", 12), counted("a2", 5, "y"), counted("b1", 7),
+        "stg_node_votes": [counted("a1", 10), counted("a1", 5, "y"), counted("a2", 12), counted("a2", 5, "y"), counted("b1", 7),
                            counted("c1", 3), counted("c2", 3), counted("e1", 9), counted("e2", 0), counted("g2", 6)],
         # The kelurahan's table listed TPS a and f before the run, only a after it.
-        "raw_child_rows": [{"version_id": "k1", "child_code": tps_a}, {"version_id": "k1", "child_code": tps_f},
+        "stg_child_rows": [{"version_id": "k1", "child_code": tps_a}, {"version_id": "k1", "child_code": tps_f},
                            {"version_id": "k2", "child_code": tps_a}],
-        "raw_child_votes": [{"version_id": "k1", "child_code": tps_f, "candidate_id": "x", "votes": 4}],
+        "stg_child_votes": [{"version_id": "k1", "child_code": tps_f, "candidate_id": "x", "votes": 4}],
     }, [
         {"code": tps_a, "change_kind": "changed", "candidate_id": "x", "votes_before": 10, "votes_after": 12, "delta": 2, "run_id": "r2"},
         # y did not move, but the node's counts did: the whole node is shown.
@@ -773,7 +790,7 @@ def test_data_quality_counts_checked_and_flagged_tps_at_every_level_above_them()
             check(KEL, "rollup_tps_sum", True, level="kelurahan"),  # a region's own finding: in anomalies, not here
         ],
         "int_tps_flags": [ppwp(code=T1, votes=100), ppwp(code=other_kel_tps, votes=80)],
-        "stg_regions": [{"code": "31", "region_name": "DKI JAKARTA"}],
+        "int_region_names": [{"code": "31", "region_name": "DKI JAKARTA"}],
     }, [
         # Both TPS are under 0, 31, 3101 and 310101: 2 checked, 1 flagged, its 100 votes.
         *({"level": level, "region_code": code, "region_name": name, "rule_id": "c1_candidate_sum", "severity": "error",
@@ -793,7 +810,7 @@ def test_anomalies_fills_the_rule_packs_messages_for_each_enabled_broken_rule() 
 
     check_model("anomalies", {
         "int_rule_checks": [check("c1_candidate_sum", True), check("c1_voters_total", False), check("votes_over_dpt", True, enabled=False)],
-        "stg_node_versions": [{"version_id": "v1", "source_ts": "2024-02-15 10:00:00", "images": ["https://img/t1.jpg"]}],
+        "int_node_versions": [{"version_id": "v1", "source_ts": "2024-02-15 10:00:00", "images": ["https://img/t1.jpg"]}],
     }, [
         # The shipped pack's templates, {observed} = 100 and {expected} = 99.
         {"code": T1, "region_name": "TPS 001", "rule_id": "c1_candidate_sum",
@@ -844,8 +861,8 @@ def test_node_history_starts_a_new_spell_whenever_the_version_changes() -> None:
 
     check_model("node_history", {
         # v1, v1 again, v2, then v1 once more: three spells.
-        "stg_node_observations": [seen("v1", 1, 15), seen("v1", 2, 16), seen("v2", 3, 17), seen("v1", 4, 18)],
-        "stg_node_versions": [{"version_id": "v1", "level": "tps"}, {"version_id": "v2", "level": "tps"}],
+        "int_node_observations": [seen("v1", 1, 15), seen("v1", 2, 16), seen("v2", 3, 17), seen("v1", 4, 18)],
+        "int_node_versions": [{"version_id": "v1", "level": "tps"}, {"version_id": "v2", "level": "tps"}],
     }, [
         {"spell": 1, "version_id": "v1", "valid_from": datetime(2024, 2, 15), "valid_to": datetime(2024, 2, 17), "is_current": False, "observations": 2, "source_run_id": "r1"},
         {"spell": 2, "version_id": "v2", "valid_from": datetime(2024, 2, 17), "valid_to": datetime(2024, 2, 18), "is_current": False, "observations": 1, "source_run_id": "r3"},
@@ -863,9 +880,9 @@ def test_int_count_region_votes_rolls_rows_up_only_to_regions_without_a_row_of_t
 
     check_model("int_count_region_votes", {
         "int_count_regions": [pkwkp(source_kind="internal", code=code, version_id="f1", row_number=n, submissions=1) for code, n in rows.items()],
-        "stg_count_votes": [pkwkp(source_kind="internal", version_id="f1", row_number=rows[code], nomor_urut=nomor, candidate_id=f"c{nomor}", votes=v)
+        "int_count_votes": [pkwkp(source_kind="internal", version_id="f1", row_number=rows[code], nomor_urut=nomor, candidate_id=f"c{nomor}", votes=v)
                             for code, numbers in cells.items() for nomor, v in numbers.items()],
-        "stg_contests": CONTESTS,
+        "int_contests": CONTESTS,
         # SIREKAP's TPS per region: how many TPS a region's own row speaks for.
         "int_regions": [pkwkp(region_code=code, tps_total=total) for code, total in
                         {"64": 100, "6401": 20, "640101": 2, "6401012001": 2, "640102": 10, "6401022001": 5}.items()],
@@ -885,10 +902,10 @@ def test_int_count_region_votes_rolls_rows_up_only_to_regions_without_a_row_of_t
     ])  # fmt: skip
 
 
-def test_stg_count_files_keeps_the_last_version_of_each_file_and_counts_shared_bytes_once() -> None:
-    check_model("stg_count_files", {
-        "raw_count_files": [pkwkp(version_id=v, source_kind="internal") for v in ("v1", "v2", "v3")],
-        "raw_observations": [
+def test_int_count_files_keeps_the_last_version_of_each_file_and_counts_shared_bytes_once() -> None:
+    check_model("int_count_files", {
+        "stg_count_files": [pkwkp(version_id=v, source_kind="internal") for v in ("v1", "v2", "v3")],
+        "stg_observations": [
             observation("v1", 1, "counts/claim.csv"), observation("v2", 2, "counts/claim.csv"),  # the file edited and loaded again
             observation("v3", 3, "counts/a.csv"), observation("v3", 4, "counts/copy-of-a.csv"),  # the same bytes under two paths
         ],
@@ -902,9 +919,9 @@ def test_int_official_total_checks_compares_the_recaps_total_row_with_its_other_
     rows = {"64": 2, "6401": 3, "6402": 4}
     cells = {"64": {1: 150, 2: 80}, "6401": {1: 100, 2: 50}, "6402": {1: 50}}  # 6402's 02 cell is empty
     check_model("int_official_total_checks", {
-        "stg_count_submissions": [pkwkp(source_kind="official", code=code, is_total=code == "64", version_id="d1", row_number=n,
+        "int_count_submissions": [pkwkp(source_kind="official", code=code, is_total=code == "64", version_id="d1", row_number=n,
                                         source_file="kpu/dhasil.csv") for code, n in rows.items()],
-        "stg_count_votes": [pkwkp(source_kind="official", version_id="d1", row_number=rows[code], nomor_urut=nomor, votes=v)
+        "int_count_votes": [pkwkp(source_kind="official", version_id="d1", row_number=rows[code], nomor_urut=nomor, votes=v)
                             for code, numbers in cells.items() for nomor, v in numbers.items()],
     }, [
         {"total_code": "64", "nomor_urut": 1, "total_votes": 150, "rows_votes": 150, "difference": 0, "matches": True},  # 100 + 50

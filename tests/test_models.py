@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from schemas.counts import COUNT_TABLES
+from schemas.raw import RAW_TABLES
 from tests.shared import load_and_build
 from warehouse import models
 from warehouse.db import connect
@@ -104,6 +106,41 @@ def test_models_are_ordered_by_the_tables_their_sql_reads() -> None:
             if dependency in order:
                 assert order.index(dependency) < order.index(model.name), (model.name, dependency)
     assert {"province_totals", "region_winners"} <= set(order)
+
+
+# Tables the pipeline writes, not models: each is read by exactly one staging model.
+SOURCE_TABLES = frozenset({*RAW_TABLES, *COUNT_TABLES, "raw_observations"})
+# runs is rekap's own log of its nights (warehouse/db.py BOOKKEEPING), not an export: it is written
+# in the shape the models want, and a staging copy of it would be rebuilt every night, quiet ones
+# included (test_incremental: a quiet night rebuilds corrections and corrections_summary only).
+READ_OUTSIDE_STAGING = frozenset({"runs"})
+# corrections compares the counts of two arbitrary versions of a node (before and after the
+# latest run): no intermediate model keeps every version's votes and table rows, and one that
+# only passed stg_node_votes, stg_child_rows and stg_child_votes through would be a copy.
+MART_READS_STAGING = {"corrections": frozenset({"stg_node_votes", "stg_child_rows", "stg_child_votes"})}
+
+
+def test_staging_models_each_read_one_raw_table_and_only_staging_reads_raw_tables() -> None:
+    found = models.discover()
+    layer = {model.name: model.layer for model in found}
+    for model in found:
+        if model.layer == "staging":
+            assert model.name.startswith("stg_"), model.path
+            assert len(model.reads) == 1 and model.reads <= SOURCE_TABLES, (
+                f"{model.path}: a staging model reads exactly one raw table, this one reads {sorted(model.reads)}"
+            )
+        else:
+            raw = {name for name in model.reads if name in SOURCE_TABLES or name.startswith("raw_") or name in ("runs", "quarantine")}
+            assert raw <= READ_OUTSIDE_STAGING, f"{model.path} reads {sorted(raw)}: read the stg_ model instead"
+            assert model.layer != "intermediate" or model.name.startswith("int_"), model.path
+        if model.layer == "marts":
+            staging = {name for name in model.reads if layer.get(name) == "staging"}
+            assert staging <= MART_READS_STAGING.get(model.name, frozenset()), (
+                f"{model.path} reads staging models {sorted(staging)}: marts read intermediate models"
+            )
+    # Every raw table the models use has its staging model, and only one.
+    staged = [name for model in found if model.layer == "staging" for name in model.reads]
+    assert len(staged) == len(set(staged)), sorted(staged)
 
 
 def test_every_model_states_its_grain(tmp_path: Path) -> None:

@@ -147,7 +147,7 @@ def test_presidential_tps_mirror_keeps_missing_apart_from_zero(rekap, tmp_path: 
     warehouse = tmp_path / "seribu.duckdb"
     rekap("run", "--sirekap", SERIBU, "--warehouse", warehouse)
 
-    assert rows(warehouse, "select count(*), count(*) filter (where has_chart) from stg_nodes where node_type = 'tps'") == [(88, 81)]
+    assert rows(warehouse, "select count(*), count(*) filter (where has_chart) from int_nodes where node_type = 'tps'") == [(88, 81)]
     got = rows(
         warehouse,
         """select nomor_urut, votes, tps_reported, tps_total from province_totals

@@ -35,8 +35,8 @@ GOVERNOR = "select votes from province_totals where contest = 'pkwkp' order by n
 KILL_POINTS = (
     "load",
     *(f"model:{name}" for name in (
-        "stg_candidates", "stg_node_observations", "stg_node_versions", "stg_latest_documents", "corrections",
-        "node_history", "stg_nodes", "stg_region_tree", "stg_child_votes", "int_tps_facts", "int_rule_reference",
+        "int_candidates", "int_node_observations", "int_node_versions", "int_latest_documents", "corrections",
+        "node_history", "int_nodes", "int_region_tree", "int_child_votes", "int_tps_facts", "int_rule_reference",
         "int_rule_rollup", "int_rule_checks", "anomalies", "data_quality", "province_totals", "region_winners",
         "outcome_risk",
     )),

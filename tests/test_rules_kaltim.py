@@ -43,7 +43,7 @@ def test_every_rollup_check_runs_and_passes(kaltim) -> None:
 
 
 def test_no_node_is_withheld_and_nothing_is_flagged(kaltim) -> None:
-    assert rows(kaltim, "select count(*) from stg_node_versions where withheld") == [(0,)]
+    assert rows(kaltim, "select count(*) from int_node_versions where withheld") == [(0,)]
     assert rows(kaltim, "select count(*), count(*) filter (where broken) from int_rule_checks where rule_id = 'withheld_counts'") == [(22, 0)]
     assert rows(kaltim, "select count(*) from anomalies") == [(0,)]
 

@@ -57,7 +57,7 @@ class _Knowledge:
     """What the warehouse knows, before this file: races with data, regions' children, candidate masters."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
-        contests = con.execute((SQL_DIR / "staging" / "stg_contests.sql").read_text()).fetchall()
+        contests = con.execute((SQL_DIR / "intermediate" / "int_contests.sql").read_text()).fetchall()
         self.race_length = {row[0]: row[2] for row in contests}
         self.node_codes: dict[tuple[str, str], set[str]] = {}
         for election, contest, code in con.execute("select distinct election, contest, code from raw_documents where kind = 'node'").fetchall():

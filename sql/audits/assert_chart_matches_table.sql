@@ -1,10 +1,10 @@
 -- assert_chart_matches_table: an aggregate node whose own total for a candidate differs from the sum of its table rows in the same file.
 with node_votes as (
-    select * from stg_node_votes
+    select * from int_node_votes
 ),
 
 child_votes as (
-    select * from stg_child_votes
+    select * from int_child_votes
 ),
 
 table_sums as (

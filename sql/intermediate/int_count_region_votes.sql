@@ -8,11 +8,11 @@ with count_regions as (
 ),
 
 votes as (
-    select * from stg_count_votes
+    select * from int_count_votes
 ),
 
 contests as (
-    select * from stg_contests
+    select * from int_contests
 ),
 
 sirekap_regions as (

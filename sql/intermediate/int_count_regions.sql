@@ -3,11 +3,11 @@
 -- raw layer; the one used is the latest: by submitted time if the file gives one, else the last observed
 -- file, else the last row. submissions_disagree says whether the submissions' numbers differ.
 with submissions as (
-    select * from stg_count_submissions
+    select * from int_count_submissions
 ),
 
 votes as (
-    select * from stg_count_votes
+    select * from int_count_votes
 ),
 
 vectors as (

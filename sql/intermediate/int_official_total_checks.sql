@@ -2,11 +2,11 @@
 -- A mismatch is reported (report, rekap run's output), not a reason to refuse the file: the total
 -- row is what the recap declares for the region above, and the models use it for that region.
 with submissions as (
-    select * from stg_count_submissions where source_kind = 'official'
+    select * from int_count_submissions where source_kind = 'official'
 ),
 
 votes as (
-    select * from stg_count_votes where source_kind = 'official'
+    select * from int_count_votes where source_kind = 'official'
 ),
 
 totals as (

@@ -2,19 +2,19 @@
 -- Source kinds: node (the region's own file), parent_table (its row in the parent's table),
 -- tps_rollup (the sum of the TPS files loaded under it, for mirrors that hold only TPS files).
 with nodes as (
-    select * from stg_nodes
+    select * from int_nodes
 ),
 
 node_votes as (
-    select * from stg_node_votes
+    select * from int_node_votes
 ),
 
 child_rows as (
-    select * from stg_child_rows
+    select * from int_child_rows
 ),
 
 tps_nodes as (
-    select * from stg_nodes where node_type = 'tps'
+    select * from int_nodes where node_type = 'tps'
 ),
 
 own_node as (

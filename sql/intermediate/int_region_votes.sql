@@ -5,15 +5,15 @@ with regions as (
 ),
 
 candidates as (
-    select * from stg_candidates
+    select * from int_candidates
 ),
 
 node_votes as (
-    select * from stg_node_votes
+    select * from int_node_votes
 ),
 
 child_votes as (
-    select * from stg_child_votes
+    select * from int_child_votes
 ),
 
 tps_rollup_votes as (

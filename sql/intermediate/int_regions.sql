@@ -7,11 +7,11 @@ with sources as (
 ),
 
 contests as (
-    select * from stg_contests
+    select * from int_contests
 ),
 
 regions as (
-    select * from stg_regions
+    select * from int_region_names
 ),
 
 ranked as (

@@ -5,7 +5,7 @@ with tps as (
 ),
 
 node_votes as (
-    select * from stg_node_votes
+    select * from int_node_votes
 ),
 
 params as (

@@ -1,10 +1,10 @@
 -- int_rule_psu: one row per election x contest x node code with a psu marker (its own file's, or its row's in the parent's table): whether it marks a re-vote or recount.
 with nodes as (
-    select * from stg_nodes
+    select * from int_nodes
 ),
 
 child_rows as (
-    select * from stg_child_rows
+    select * from int_child_rows
 ),
 
 markers as (

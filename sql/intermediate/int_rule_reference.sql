@@ -1,38 +1,38 @@
 -- int_rule_reference: one row per node (or table row's code) x reference rule that can be checked: unknown_candidate, region_outside_tree, duplicate_node.
 with nodes as (
-    select * from stg_nodes
+    select * from int_nodes
 ),
 
 node_votes as (
-    select * from stg_node_votes
+    select * from int_node_votes
 ),
 
 child_rows as (
-    select * from stg_child_rows
+    select * from int_child_rows
 ),
 
 child_votes as (
-    select * from stg_child_votes
+    select * from int_child_votes
 ),
 
 candidates as (
-    select * from stg_candidates
+    select * from int_candidates
 ),
 
 contests as (
-    select * from stg_contests
+    select * from int_contests
 ),
 
 region_tree as (
-    select * from stg_region_tree
+    select * from int_region_tree
 ),
 
 versions as (
-    select * from stg_node_versions
+    select * from int_node_versions
 ),
 
 observations as (
-    select * from stg_node_observations
+    select * from int_node_observations
 ),
 
 -- unknown_candidate: every id a document counts, with the race the count belongs to.

@@ -1,19 +1,19 @@
 -- int_rule_rollup: one row per node x roll-up rule that can be checked: its own totals against its row in the parent's table (rollup_parent_row), and an aggregate's totals against the TPS files under it (rollup_tps_sum).
 -- Candidates missing on one side count as 0 here; a difference above the rule's max_difference breaks it.
 with nodes as (
-    select * from stg_nodes
+    select * from int_nodes
 ),
 
 node_votes as (
-    select * from stg_node_votes
+    select * from int_node_votes
 ),
 
 child_rows as (
-    select * from stg_child_rows
+    select * from int_child_rows
 ),
 
 child_votes as (
-    select * from stg_child_votes
+    select * from int_child_votes
 ),
 
 ancestors as (

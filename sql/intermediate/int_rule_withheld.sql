@@ -1,11 +1,11 @@
 -- int_rule_withheld: one row per election x contest x node: whether its latest observed version withholds its counts (rule withheld_counts).
--- The version reported instead is the one stg_nodes holds: the latest that is not withheld.
+-- The version reported instead is the one int_nodes holds: the latest that is not withheld.
 with versions as (
-    select * from stg_node_versions
+    select * from int_node_versions
 ),
 
 reported as (
-    select * from stg_nodes
+    select * from int_nodes
 ),
 
 latest as (

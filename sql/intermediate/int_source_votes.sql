@@ -15,7 +15,7 @@ count_votes as (
 ),
 
 contests as (
-    select * from stg_contests
+    select * from int_contests
 ),
 
 sirekap as (

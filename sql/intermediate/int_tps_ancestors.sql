@@ -1,6 +1,6 @@
 -- int_tps_ancestors: one row per election x contest x TPS x region containing it (national, provinsi, kabkota, kecamatan, kelurahan).
 with tps_nodes as (
-    select * from stg_nodes where node_type = 'tps'
+    select * from int_nodes where node_type = 'tps'
 ),
 
 ancestors as (

@@ -1,14 +1,14 @@
 -- int_tps_facts: one row per election x contest x TPS in its reported version: which blocks it has, its candidate votes and its administrasi figures.
 with tps_nodes as (
-    select * from stg_nodes where node_type = 'tps'
+    select * from int_nodes where node_type = 'tps'
 ),
 
 node_votes as (
-    select * from stg_node_votes
+    select * from int_node_votes
 ),
 
 admin as (
-    select * from stg_tps_admin
+    select * from int_tps_admin
 ),
 
 vote_totals as (

@@ -1,7 +1,7 @@
 -- int_tps_flags: one row per election x contest x TPS loaded (any version): its completeness, the enabled rules it breaks and whether any is error-level.
 -- A TPS seen only in withheld versions has no reported version: its chart counts as missing.
 with versions as (
-    select * from stg_node_versions where node_type = 'tps'
+    select * from int_node_versions where node_type = 'tps'
 ),
 
 facts as (

@@ -12,13 +12,13 @@ select
     node_history.valid_to,
     node_history.is_current,
     node_history.withheld,
-    raw_node_votes.candidate_id,
-    raw_node_votes.votes,
+    stg_node_votes.candidate_id,
+    stg_node_votes.votes,
     node_history.source_ts,
     node_history.source_file,
     node_history.source_run_id as run_id,
     node_history.version_id
 from node_history
-left join raw_node_votes on raw_node_votes.version_id = node_history.version_id
+left join stg_node_votes on stg_node_votes.version_id = node_history.version_id
 where node_history.code = node_code
-order by node_history.election, node_history.contest, node_history.spell, raw_node_votes.candidate_id
+order by node_history.election, node_history.contest, node_history.spell, stg_node_votes.candidate_id

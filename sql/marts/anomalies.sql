@@ -9,11 +9,11 @@ rules as (
 ),
 
 versions as (
-    select * from stg_node_versions
+    select * from int_node_versions
 ),
 
 regions as (
-    select * from stg_regions
+    select * from int_region_names
 ),
 
 final as (

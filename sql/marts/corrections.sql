@@ -7,23 +7,23 @@ with run_log as (
 ),
 
 observations as (
-    select * from stg_node_observations
+    select * from int_node_observations
 ),
 
 versions as (
-    select * from stg_node_versions
+    select * from int_node_versions
 ),
 
 node_votes as (
-    select * from raw_node_votes
+    select * from stg_node_votes
 ),
 
 child_rows as (
-    select * from raw_child_rows
+    select * from stg_child_rows
 ),
 
 child_votes as (
-    select * from raw_child_votes
+    select * from stg_child_votes
 ),
 
 latest_run as (

@@ -10,7 +10,7 @@ tps as (
 ),
 
 regions as (
-    select * from stg_regions
+    select * from int_region_names
 ),
 
 tps_checks as (

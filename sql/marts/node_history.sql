@@ -4,11 +4,11 @@
 -- valid_to is the next spell's valid_from (null: still current). Two snapshots read by one run
 -- share its observation time, so the earlier one's spell is zero-length.
 with observations as (
-    select * from stg_node_observations
+    select * from int_node_observations
 ),
 
 versions as (
-    select * from stg_node_versions
+    select * from int_node_versions
 ),
 
 ordered as (

@@ -22,15 +22,15 @@ tps_reconciled as (
 ),
 
 contests as (
-    select * from stg_contests
+    select * from int_contests
 ),
 
 region_names as (
-    select * from stg_regions
+    select * from int_region_names
 ),
 
 candidates as (
-    select * from stg_candidates
+    select * from int_candidates
 ),
 
 tps_checks as (

@@ -12,11 +12,11 @@ sirekap_regions as (
 ),
 
 region_names as (
-    select * from stg_regions
+    select * from int_region_names
 ),
 
 candidates as (
-    select * from stg_candidates
+    select * from int_candidates
 ),
 
 region_sources as (

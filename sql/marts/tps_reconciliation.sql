@@ -7,23 +7,23 @@ with internal_tps as (
 ),
 
 count_votes as (
-    select * from stg_count_votes where source_kind = 'internal'
+    select * from int_count_votes where source_kind = 'internal'
 ),
 
 tps_nodes as (
-    select * from stg_nodes where node_type = 'tps'
+    select * from int_nodes where node_type = 'tps'
 ),
 
 node_votes as (
-    select * from stg_node_votes
+    select * from int_node_votes
 ),
 
 candidates as (
-    select * from stg_candidates
+    select * from int_candidates
 ),
 
 contests as (
-    select * from stg_contests
+    select * from int_contests
 ),
 
 tps_checks as (

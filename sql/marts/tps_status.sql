@@ -7,7 +7,7 @@ with tps as (
 ),
 
 versions as (
-    select * from stg_node_versions
+    select * from int_node_versions
 ),
 
 final as (

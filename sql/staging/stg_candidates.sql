@@ -1,41 +1,18 @@
--- stg_candidates: one row per election x contest x candidate id, from the last observed candidate masters.
-with masters as (
-    select * from stg_latest_documents where kind = 'candidates'
-),
-
-candidates as (
+-- stg_candidates: one row per candidate master version x candidate, as loaded into raw_candidates.
+-- Staging: this one raw table, typed, nothing decided (versions in use, joins: intermediate/).
+with source as (
     select * from raw_candidates
-),
-
-ranked as (
-    select
-        masters.election,
-        masters.contest,
-        candidates.region_code,
-        candidates.candidate_id,
-        candidates.nomor_urut,
-        -- "KOLOM KOSONG - " (the empty box) and "A - B" pairs: drop a dangling separator.
-        nullif(trim(regexp_replace(trim(candidates.name), '\s*-\s*$', '')), '') as candidate_name,
-        candidates.colour,
-        row_number() over (
-            partition by masters.election, masters.contest, candidates.candidate_id
-            order by masters.observed_seq desc
-        ) as recency
-    from masters
-    inner join candidates on candidates.version_id = masters.version_id
 ),
 
 final as (
     select
-        election,
-        contest,
-        region_code,
-        candidate_id,
-        nomor_urut,
-        candidate_name,
-        colour
-    from ranked
-    where recency = 1
+        cast(source.version_id as varchar) as version_id,
+        cast(source.region_code as varchar) as region_code,
+        cast(source.candidate_id as varchar) as candidate_id,
+        cast(source.name as varchar) as name,
+        cast(source.nomor_urut as bigint) as nomor_urut,
+        cast(source.colour as varchar) as colour
+    from source
 )
 
 select * from final

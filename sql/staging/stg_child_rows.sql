@@ -1,29 +1,19 @@
--- stg_child_rows: one row per election x contest x child region in the table of its parent's last observed node.
-with parents as (
-    select * from stg_nodes where node_type = 'aggregate'
-),
-
-child_rows as (
+-- stg_child_rows: one row per aggregate node version x child region in its table, as loaded into raw_child_rows.
+-- Staging: this one raw table, typed, nothing decided (versions in use, joins: intermediate/).
+with source as (
     select * from raw_child_rows
 ),
 
 final as (
     select
-        parents.election,
-        parents.contest,
-        parents.code as parent_code,
-        child_rows.child_code,
-        child_rows.status_progress,
-        child_rows.psu,
-        child_rows.progress_total,
-        child_rows.progress_reported,
-        child_rows.has_votes,
-        parents.version_id as parent_version_id,
-        parents.source_ts,
-        parents.source_file,
-        parents.run_id
-    from parents
-    inner join child_rows on child_rows.version_id = parents.version_id
+        cast(source.version_id as varchar) as version_id,
+        cast(source.child_code as varchar) as child_code,
+        cast(source.status_progress as boolean) as status_progress,
+        cast(source.psu as varchar) as psu,
+        cast(source.progress_total as bigint) as progress_total,
+        cast(source.progress_reported as bigint) as progress_reported,
+        cast(source.has_votes as boolean) as has_votes
+    from source
 )
 
 select * from final

@@ -1,24 +1,16 @@
--- stg_child_votes: one row per election x contest x child region x candidate, as its parent's last observed table states.
-with child_rows as (
-    select * from stg_child_rows
-),
-
-votes as (
+-- stg_child_votes: one row per aggregate node version x child region x candidate in its table, as loaded into raw_child_votes.
+-- Staging: this one raw table, typed, nothing decided (versions in use, joins: intermediate/).
+with source as (
     select * from raw_child_votes
 ),
 
 final as (
     select
-        child_rows.election,
-        child_rows.contest,
-        child_rows.parent_code,
-        child_rows.child_code,
-        votes.candidate_id,
-        votes.votes
-    from child_rows
-    inner join votes
-        on votes.version_id = child_rows.parent_version_id
-        and votes.child_code = child_rows.child_code
+        cast(source.version_id as varchar) as version_id,
+        cast(source.child_code as varchar) as child_code,
+        cast(source.candidate_id as varchar) as candidate_id,
+        cast(source.votes as bigint) as votes
+    from source
 )
 
 select * from final

@@ -1,43 +1,20 @@
--- stg_count_files: one row per count file version in use: the last observed version of each internal-count or official-recap file.
--- A file (by path) loaded again after an edit supersedes its earlier version; different files are all in use.
-with files as (
+-- stg_count_files: one row per version of a count file (internal count or official recap), as loaded into raw_count_files.
+-- Staging: this one raw table, typed, nothing decided (versions in use, joins: intermediate/).
+with source as (
     select * from raw_count_files
-),
-
-observations as (
-    select * from raw_observations
-),
-
-observed as (
-    select
-        files.version_id,
-        files.source_kind,
-        files.election,
-        files.contest,
-        observations.source_file,
-        observations.run_id,
-        observations.observed_seq,
-        row_number() over (
-            partition by files.source_kind, observations.source_file
-            order by observations.observed_seq desc
-        ) as recency
-    from files
-    inner join observations on observations.version_id = files.version_id
 ),
 
 final as (
     select
-        version_id,
-        source_kind,
-        election,
-        contest,
-        source_file,
-        run_id,
-        observed_seq
-    from observed
-    where recency = 1
-    -- The same bytes under two paths are one version: count its rows once.
-    qualify row_number() over (partition by version_id order by observed_seq desc) = 1
+        cast(source.version_id as varchar) as version_id,
+        cast(source.source_kind as varchar) as source_kind,
+        cast(source.election as varchar) as election,
+        cast(source.contest as varchar) as contest,
+        cast(source.content_hash as varchar) as content_hash,
+        cast(source.file_format as varchar) as file_format,
+        cast(source.column_map as varchar) as column_map,
+        cast(source.data_rows as bigint) as data_rows
+    from source
 )
 
 select * from final

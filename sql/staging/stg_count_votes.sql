@@ -1,60 +1,17 @@
--- stg_count_votes: one row per count file version in use x data row x ballot number with a number, with the SIREKAP candidate id the ballot number stands for.
--- The candidate id comes from the race's candidate master (nomor_urut); without a master it is null and the
--- numbers stay keyed by ballot number only.
-with submissions as (
-    select * from stg_count_submissions
-),
-
-votes as (
+-- stg_count_votes: one row per count file version x data row x ballot number with a number, as loaded into raw_count_votes.
+-- Staging: this one raw table, typed, nothing decided (versions in use, joins: intermediate/).
+with source as (
     select * from raw_count_votes
-),
-
-contests as (
-    select * from stg_contests
-),
-
-candidates as (
-    select * from stg_candidates
-),
-
-keyed as (
-    select
-        submissions.source_kind,
-        submissions.election,
-        submissions.contest,
-        submissions.code,
-        region_ancestor(submissions.code, coalesce(contests.race_code_length, 0)) as race_code,
-        submissions.version_id,
-        submissions.row_number,
-        votes.nomor_urut,
-        votes.votes,
-        votes.column_name
-    from submissions
-    inner join votes
-        on votes.version_id = submissions.version_id
-        and votes.row_number = submissions.row_number
-    left join contests on contests.contest = submissions.contest
 ),
 
 final as (
     select
-        keyed.source_kind,
-        keyed.election,
-        keyed.contest,
-        keyed.code,
-        keyed.race_code,
-        keyed.version_id,
-        keyed.row_number,
-        keyed.nomor_urut,
-        candidates.candidate_id,
-        keyed.votes,
-        keyed.column_name
-    from keyed
-    left join candidates
-        on candidates.election = keyed.election
-        and candidates.contest = keyed.contest
-        and candidates.nomor_urut = keyed.nomor_urut
-        and (candidates.region_code = keyed.race_code or candidates.region_code is null)
+        cast(source.version_id as varchar) as version_id,
+        cast(source.row_number as bigint) as row_number,
+        cast(source.nomor_urut as bigint) as nomor_urut,
+        cast(source.votes as bigint) as votes,
+        cast(source.column_name as varchar) as column_name
+    from source
 )
 
 select * from final

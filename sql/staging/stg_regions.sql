@@ -1,32 +1,18 @@
--- stg_regions: one row per region code with its name, from the last observed region lists (any election), else the built-in province names.
--- Region codes below TPS level are shared by elections, so names are looked up by code alone.
-with lists as (
-    select * from stg_latest_documents where kind = 'regions'
-),
-
-regions as (
+-- stg_regions: one row per region list version x region, as loaded into raw_regions.
+-- Staging: this one raw table, typed, nothing decided (versions in use, joins: intermediate/).
+with source as (
     select * from raw_regions
-),
-
-provinces as (
-    select * from ref_provinces
-),
-
-listed as (
-    select
-        regions.code,
-        regions.name,
-        row_number() over (partition by regions.code order by lists.observed_seq desc) as recency
-    from lists
-    inner join regions on regions.version_id = lists.version_id
 ),
 
 final as (
     select
-        coalesce(listed.code, provinces.code) as code,
-        coalesce(listed.name, provinces.name) as region_name
-    from (select * from listed where recency = 1) as listed
-    full outer join provinces on provinces.code = listed.code
+        cast(source.version_id as varchar) as version_id,
+        cast(source.parent_code as varchar) as parent_code,
+        cast(source.code as varchar) as code,
+        cast(source.name as varchar) as name,
+        cast(source.region_id as bigint) as region_id,
+        cast(source.tingkat as bigint) as tingkat
+    from source
 )
 
 select * from final

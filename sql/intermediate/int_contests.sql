@@ -1,4 +1,4 @@
--- stg_contests: one row per contest rekap models, with the level at which its winner is decided.
+-- int_contests: one row per contest rekap models, with the level at which its winner is decided.
 -- Contests not listed here (pdpr, pdpd, ... decided per electoral district) are loaded but not modelled.
 with contests as (
     select *

@@ -1,17 +1,17 @@
--- stg_latest_documents: one row per document (kind x election x contest x code): its latest observed version.
+-- int_latest_documents: one row per document (kind x election x contest x code): its latest observed version.
 -- "Latest" is by observation order, never by the publisher's ts (which is unreliable).
--- A withheld node version (every count 0 while progress rose: stg_node_versions) is skipped, so
+-- A withheld node version (every count 0 while progress rose: int_node_versions) is skipped, so
 -- the latest earlier version stays the one reported; a node seen only withheld has no row (no data).
 with documents as (
-    select * from raw_documents
+    select * from stg_documents
 ),
 
 withheld as (
-    select * from stg_node_versions where withheld
+    select * from int_node_versions where withheld
 ),
 
 observations as (
-    select * from raw_observations
+    select * from stg_observations
 ),
 
 last_observation as (

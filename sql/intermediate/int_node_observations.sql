@@ -1,12 +1,12 @@
--- stg_node_observations: one row per observation of a node version (a run reading it from a file), with the snapshot it was read in.
+-- int_node_observations: one row per observation of a node version (a run reading it from a file), with the snapshot it was read in.
 -- A snapshot is a dump file, or the mirror folder above <election>/hhcw/ (one folder may hold
 -- several timestamped snapshots, and one run may read several snapshots, oldest first).
 with observations as (
-    select * from raw_observations
+    select * from stg_observations
 ),
 
 documents as (
-    select * from raw_documents where kind = 'node'
+    select * from stg_documents where kind = 'node'
 ),
 
 final as (

@@ -1,10 +1,10 @@
--- stg_region_tree: one row per election x parent region x region code listed in the parent's last observed region list (wilayah).
+-- int_region_tree: one row per election x parent region x region code listed in the parent's last observed region list (wilayah).
 with lists as (
-    select * from stg_latest_documents where kind = 'regions'
+    select * from int_latest_documents where kind = 'regions'
 ),
 
 regions as (
-    select * from raw_regions
+    select * from stg_regions
 ),
 
 final as (

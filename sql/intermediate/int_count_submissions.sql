@@ -1,10 +1,10 @@
--- stg_count_submissions: one row per count file version in use x data row: one submission of numbers for a region or TPS.
+-- int_count_submissions: one row per count file version in use x data row: one submission of numbers for a region or TPS.
 with files as (
-    select * from stg_count_files
+    select * from int_count_files
 ),
 
 count_rows as (
-    select * from raw_count_rows
+    select * from stg_count_rows
 ),
 
 final as (

@@ -1,30 +1,30 @@
--- stg_node_versions: one row per node version (election x contest x code x version), in observation order, with its counts summarised and whether it is withheld.
+-- int_node_versions: one row per node version (election x contest x code x version), in observation order, with its counts summarised and whether it is withheld.
 -- Every version is kept (values change after publication); versions are ordered by their last
--- observation, like stg_latest_documents. The withheld decision lives here, in staging, because
--- stg_latest_documents must skip withheld versions to keep the earlier numbers reported:
+-- observation, like int_latest_documents. The withheld decision lives here, in its own model, because
+-- int_latest_documents must skip withheld versions to keep the earlier numbers reported:
 -- a version is withheld when every candidate count in it (chart and table rows) is 0 while its
 -- published progress shows reported TPS (an aggregate node: a TPS publishes no progress of its
 -- own, rekap's 1-of-1 says only that it has a chart), or while an earlier version of the node had
 -- votes (SIREKAP Pilkada, 28 Nov 2024). A TPS whose first chart is all zeros is a real zero and
 -- stays in every total. Rule withheld_counts in the rule pack; disabled, nothing is.
 with documents as (
-    select * from raw_documents where kind = 'node'
+    select * from stg_documents where kind = 'node'
 ),
 
 observations as (
-    select * from stg_node_observations
+    select * from int_node_observations
 ),
 
 nodes as (
-    select * from raw_nodes
+    select * from stg_nodes
 ),
 
 node_votes as (
-    select * from raw_node_votes
+    select * from stg_node_votes
 ),
 
 child_votes as (
-    select * from raw_child_votes
+    select * from stg_child_votes
 ),
 
 rules as (
