@@ -224,3 +224,14 @@ def test_a_night_holds_duckdb_to_its_memory_limit_and_spills_outside_the_working
     with pytest.raises(storage.WarehouseError, match="memory limit 'lots'"):
         with storage.memory_bounded(con, "lots"):
             pass
+
+
+def test_staging_models_are_views_and_the_others_tables(lake: Path) -> None:
+    from warehouse import models
+
+    with connect(lake, read_only=True) as con:
+        kinds = dict(con.execute(
+            "select table_name, table_type from information_schema.tables where table_catalog = current_database()"
+        ).fetchall())  # fmt: skip
+    expected = {m.name: "VIEW" if m.layer == "staging" else "BASE TABLE" for m in models.discover()}
+    assert {name: kinds.get(name) for name in expected} == expected

@@ -247,15 +247,15 @@ def test_a_model_rebuilt_to_the_same_rows_rebuilds_nothing_downstream(tmp_path: 
 
     for layer in models.LAYERS:
         (tmp_path / layer).mkdir()
-    (tmp_path / "staging" / "stg_a.sql").write_text("-- stg_a: one row per k.\nselect k from raw_t group by k\n")
-    (tmp_path / "marts" / "mart_b.sql").write_text("-- mart_b: one row per k.\nselect k, 1 as one from stg_a\n")
+    (tmp_path / "intermediate" / "int_a.sql").write_text("-- int_a: one row per k.\nselect k from raw_t group by k\n")
+    (tmp_path / "marts" / "mart_b.sql").write_text("-- mart_b: one row per k.\nselect k, 1 as one from int_a\n")
     (tmp_path / "marts" / "mart_c.sql").write_text("-- mart_c: one row per k.\nselect k from raw_u\n")
     con = duckdb.connect()
     con.execute("create table raw_t (k varchar); create table raw_u (k varchar); insert into raw_t values ('x'); insert into raw_u values ('y')")
-    assert {m.name for m in models.build(con, tmp_path)} == {"stg_a", "mart_b", "mart_c"}
-    # raw_t gains a row that stg_a folds away: stg_a is rebuilt, to the same rows; mart_b is not.
+    assert {m.name for m in models.build(con, tmp_path)} == {"int_a", "mart_b", "mart_c"}
+    # raw_t gains a row that int_a folds away: int_a is rebuilt, to the same rows; mart_b is not.
     con.execute("insert into raw_t values ('x')")
-    assert [m.name for m in models.build(con, tmp_path, changed={"raw_t"})] == ["stg_a"]
+    assert [m.name for m in models.build(con, tmp_path, changed={"raw_t"})] == ["int_a"]
     con.execute("insert into raw_t values ('z')")
-    assert [m.name for m in models.build(con, tmp_path, changed={"raw_t"})] == ["stg_a", "mart_b"]
+    assert [m.name for m in models.build(con, tmp_path, changed={"raw_t"})] == ["int_a", "mart_b"]
     assert query(con, "select k from mart_b order by k") == [("x",), ("z",)]

@@ -163,7 +163,7 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         models.append(model)
         pause_point(f"model:{model.name}")  # a crash test can stop the run before any model
         try:
-            written = write_model(con, model)
+            written = write_view(con, model, refresh=changed is None) if model.layer == "staging" else write_model(con, model)
         except duckdb.Error as exc:
             raise ModelError(f"model {model.name} ({model.path}) failed: {exc}") from exc
         if written == "unchanged":
@@ -174,7 +174,7 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
             # The rows a difference kept were checked when they were written: check the new ones,
             # and the grain over the whole table.
             check_contract(con, model.name, contract, ADDED if written == "updated" else model.name)
-        if written != "updated" or changed is None:  # written anew (comments lost), or other SQL (other headers)
+        if written in ("created", "replaced") or (written == "updated" and changed is None):  # comments lost, or other headers
             columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description} if contract else {}
             comment_table(con, model.name, f"{model.name}: {model.description}", columns)
     con.execute(f"drop table if exists {NEXT}; drop table if exists {GONE}; drop table if exists {ADDED}")
@@ -186,6 +186,22 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
 REPLACE_SHARE = 0.3
 NEXT, GONE, ADDED = "temp.main.rekap_model_next", "temp.main.rekap_model_gone", "temp.main.rekap_model_added"
 ROW_HASH = "rekap_row_hash"
+
+
+def write_view(con: duckdb.DuckDBPyConnection, model: Model, refresh: bool) -> str:
+    """Staging models are views: each renames and casts one raw table, so a stored copy would
+    only double the raw layer's storage and its rows are the raw table's anyway. Made when
+    missing, or again on a full build (other SQL); "view"."""
+    kinds = dict(con.execute(
+        "select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = 'main' and table_name = ?",
+        [model.name],
+    ).fetchall())  # fmt: skip
+    if kinds.get(model.name) == "BASE TABLE":  # a warehouse from before staging models were views
+        con.execute(f"drop table {model.name}")
+    if refresh or kinds.get(model.name) != "VIEW":
+        con.execute(f"create or replace view {model.name} as\n{model.sql}")
+        con.execute(f"comment on view {model.name} is '{(model.name + ': ' + model.description).replace(chr(39), chr(39) * 2)}'")
+    return "view"
 
 
 def write_model(con: duckdb.DuckDBPyConnection, model: Model) -> str:
