@@ -104,12 +104,13 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         comment_table(con, table, f"{table}: {grain}.", {c: d for c, (_, d) in columns.items()})
 
 
-def comment_table(con: duckdb.DuckDBPyConnection, table: str, comment: str, columns: dict[str, str]) -> None:
+def comment_table(con: duckdb.DuckDBPyConnection, table: str, comment: str, columns: dict[str, str], kind: str = "table") -> None:
+    """COMMENT ON a table (its columns too) or, with kind="view", a view (whose columns take none)."""
     # COMMENT ON takes no parameters: quote the literal ourselves (the text is ours, not user input).
     def literal(text: str) -> str:
         return "'" + text.replace("'", "''") + "'"
 
     if comment:
-        con.execute(f"comment on table {table} is {literal(comment)}")
+        con.execute(f"comment on {kind} {table} is {literal(comment)}")
     for column, text in columns.items():
         con.execute(f"comment on column {table}.{column} is {literal(text)}")

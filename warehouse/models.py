@@ -137,7 +137,7 @@ def load_rule_pack(con: duckdb.DuckDBPyConnection, pack: RulePack) -> None:
 
 
 def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: Path | None = None,
-          only: set[str] | None = None, changed: set[str] | None = None) -> list[Model]:  # fmt: skip
+          changed: set[str] | None = None) -> list[Model]:  # fmt: skip
     """(Re)build the models as tables in dependency order, then check each mart against its
     contract; the models built.
 
@@ -145,7 +145,7 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     a model is rebuilt when it reads one of them, or a model whose rows changed tonight. A model
     rebuilt to the same rows changes nothing downstream (early cutoff: a night that loads no new
     candidates rebuilds nothing that reads only the candidates). None rebuilds every model and
-    writes the rule pack and seeds again. `only` limits the build to the models named.
+    writes the rule pack and seeds again.
 
     `rules_path` names the data-quality rule pack (default schemas/rules.toml); it is read and
     checked before anything is built, so a bad pack changes nothing.
@@ -158,7 +158,7 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     moved = set(changed or ())
     models = []
     for model in discover(sql_dir):
-        if (only is not None and model.name not in only) or (changed is not None and not model.reads & moved):
+        if changed is not None and not model.reads & moved:
             continue
         models.append(model)
         pause_point(f"model:{model.name}")  # a crash test can stop the run before any model
@@ -200,7 +200,7 @@ def write_view(con: duckdb.DuckDBPyConnection, model: Model, refresh: bool) -> s
         con.execute(f"drop table {model.name}")
     if refresh or kinds.get(model.name) != "VIEW":
         con.execute(f"create or replace view {model.name} as\n{model.sql}")
-        con.execute(f"comment on view {model.name} is '{(model.name + ': ' + model.description).replace(chr(39), chr(39) * 2)}'")
+        comment_table(con, model.name, f"{model.name}: {model.description}", {}, kind="view")
     return "view"
 
 
@@ -212,8 +212,8 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model) -> str:
     retention expires its snapshot, so a night that moves 1% of the rows stores about 1% of the
     table, not a copy of it. Rows are matched whole (a row hash finds the candidates, then every
     column is compared), so the table ends exactly equal to the SQL's result. "unchanged" when
-    the SQL returns the rows the table holds; "replaced" when most rows moved, when a table holds a row twice (no set difference says which copy went),
-    or on the first build.
+    the SQL returns the rows the table holds; "replaced" when most rows moved, or when a table
+    holds a row twice (no set difference says which copy went); "created" on the first build.
     """
     name = model.name
     columns = table_columns(con, name)
@@ -221,7 +221,7 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model) -> str:
         con.execute(f"create or replace table {name} as\n{model.sql}")
         return "created"
     con.execute(f"create or replace temp table rekap_model_next as select *, hash(model) as {ROW_HASH} from (\n{model.sql}\n) as model")
-    if table_columns(con, NEXT)[:-1] != columns or not distinct_rows(con, NEXT, ROW_HASH):
+    if table_columns(con, NEXT)[:-1] != columns or not distinct_rows(con, NEXT):
         con.execute(f"create or replace table {name} as select * exclude ({ROW_HASH}) from {NEXT}")
         return "replaced"
     same = " and ".join(f'old."{column}" is not distinct from next."{column}"' for column, _ in columns)
@@ -248,9 +248,10 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model) -> str:
     return "updated"
 
 
-def distinct_rows(con: duckdb.DuckDBPyConnection, table: str, row_hash: str | None = None) -> bool:
-    """No row twice (nor two rows with one hash, which would be as good as never)."""
-    rows, hashes = con.execute(f"select count(*), count(distinct {row_hash or 'hash(t)'}) from {table} as t").fetchone()
+def distinct_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """No row of `table` twice, by its ROW_HASH column (nor two rows with one hash, which would
+    be as good as never)."""
+    rows, hashes = con.execute(f"select count(*), count(distinct {ROW_HASH}) from {table}").fetchone()
     return rows == hashes
 
 
@@ -363,17 +364,6 @@ def changed_inputs(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> set[s
         return None
     before = json.loads(row[1])
     return {table for table, count in inputs.counts.items() if before.get(table) != count}
-
-
-def stale_models(models: list[Model], changed: set[str] | None) -> set[str]:
-    """Models that read a changed table, directly or through another model (in build order)."""
-    if changed is None:
-        return {m.name for m in models}
-    stale: set[str] = set()
-    for model in models:
-        if model.reads & (changed | stale):
-            stale.add(model.name)
-    return stale
 
 
 def record_build(con: duckdb.DuckDBPyConnection, run_id: str, inputs: BuildInputs, built: int) -> None:
