@@ -206,16 +206,33 @@ def test_int_region_sources_lists_own_file_parent_row_and_tps_rollup() -> None:
             pkwkp(code=tps_b, node_type="tps", has_chart=False, progress_reported=0, progress_total=1),
         ],
         "int_child_rows": [pkwkp(parent_code="64", child_code="6401", has_votes=True, progress_reported=9, progress_total=10)],
-        "int_tps_ancestors": ancestors(PILKADA, "pkwkp", tps_a, tps_b),
+        # Every region above the two TPS: 2 TPS files loaded, 1 of them with a chart.
+        "int_tps_rollup_counts": [pkwkp(code=code, tps_loaded=2, tps_with_chart=1, any_chart=True)
+                                  for code in ("0", "64", "6401", "640101", "6401012001")],
     }, [
         {"code": "6401", "source_kind": "node", "has_votes": True, "tps_reported": 10, "tps_total": 10},
         {"code": tps_a, "source_kind": "node", "has_votes": True, "tps_reported": 1, "tps_total": 1},
         # A TPS's own file is its only source: it counts as the source with numbers even without a chart.
         {"code": tps_b, "source_kind": "node", "has_votes": True, "tps_reported": 0, "tps_total": 1},
         {"code": "6401", "source_kind": "parent_table", "has_votes": True, "tps_reported": 9, "tps_total": 10},
-        # Every region above the two TPS: 2 TPS files loaded, 1 of them with a chart.
         *({"code": code, "source_kind": "tps_rollup", "has_votes": True, "tps_reported": 1, "tps_total": 2}
           for code in ("0", "64", "6401", "640101", "6401012001")),
+    ])  # fmt: skip
+
+
+def test_int_tps_rollup_counts_counts_the_tps_files_under_each_region() -> None:
+    tps_a, tps_b = "6401012001001", "6401012001002"
+    check_model("int_tps_rollup_counts", {
+        "int_nodes": [
+            pkwkp(code=tps_a, node_type="tps", has_chart=True, source_ts="2024-11-28 01:00", run_id="r1"),
+            pkwkp(code=tps_b, node_type="tps", has_chart=False, source_ts="2024-11-28 10:15", run_id="r2"),
+            pkwkp(code="6401", node_type="aggregate", has_chart=True, source_ts="2024-11-29 00:00", run_id="r3"),  # not a TPS
+        ],
+        "int_tps_ancestors": ancestors(PILKADA, "pkwkp", tps_a, tps_b),
+    }, [
+        # 2 TPS files under each region, 1 with a chart; the later ts and run of the two.
+        pkwkp(code=code, tps_loaded=2, tps_with_chart=1, any_chart=True, source_ts="2024-11-28 10:15", run_id="r2")
+        for code in ("0", "64", "6401", "640101", "6401012001")
     ])  # fmt: skip
 
 
@@ -503,7 +520,8 @@ def rollup_inputs(kelurahan_chart: tuple[int, int], max_difference: float = 0.0)
         "int_child_rows": [pkwkp(parent_code="64", child_code=c, has_votes=True, progress_reported=9, parent_version_id="p64")
                            for c in ("6401", "6402")],
         "int_child_votes": [*counts("6401", 100, 50, column="child_code"), *counts("6402", 30, 20, column="child_code")],
-        "int_tps_ancestors": ancestors(PILKADA, "pkwkp", TPS_64A, TPS_64B),
+        # Both TPS are loaded with a chart, under the kelurahan and every region above it.
+        "int_tps_rollup_counts": [pkwkp(code=c, tps_loaded=2, tps_with_chart=2, any_chart=True) for c in ("0", "64", "6401", "640101", KEL_64)],
         "int_tps_rollup_votes": counts(KEL_64, 7, 2),  # 3 + 4 and 1 + 1
         "ref_rule_params": [{"rule_id": "rollup_parent_row", "param": "max_difference", "value": max_difference},
                             {"rule_id": "rollup_tps_sum", "param": "max_difference", "value": max_difference}],

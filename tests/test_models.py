@@ -259,3 +259,60 @@ def test_a_model_rebuilt_to_the_same_rows_rebuilds_nothing_downstream(tmp_path: 
     con.execute("insert into raw_t values ('z')")
     assert [m.name for m in models.build(con, tmp_path, changed={"raw_t"})] == ["int_a", "mart_b"]
     assert query(con, "select k from mart_b order by k") == [("x",), ("z",)]
+
+
+def keyed_project(tmp_path: Path) -> Path:
+    """int_a sums raw_t per code; mart_b, keyed by code, joins it with a reference table read whole."""
+    for layer in models.LAYERS:
+        (tmp_path / layer).mkdir()
+    (tmp_path / "intermediate" / "int_a.sql").write_text("-- int_a: one row per code.\nselect code, sum(v) as v from raw_t group by code\n")
+    (tmp_path / "marts" / "mart_b.sql").write_text(
+        "-- mart_b: one row per code.\n-- keyed by code: int_a.code; whole: raw_ref\n"
+        "select int_a.code, int_a.v * raw_ref.factor as scaled from int_a cross join raw_ref\n"
+    )
+    return tmp_path
+
+
+def test_a_keyed_model_is_recomputed_only_for_the_codes_whose_input_rows_changed(tmp_path: Path, monkeypatch) -> None:
+    import duckdb
+
+    project = keyed_project(tmp_path)
+    con = duckdb.connect()
+    con.execute("create table raw_t (code varchar, v int); create table raw_ref (factor int)")
+    # Ten codes, so that one or two moving is a difference, not most of the table.
+    con.execute("insert into raw_t select chr(97 + i::int), i + 1 from range(10) as t(i); insert into raw_ref values (10)")
+    models.build(con, project)
+    scopes: list[set[str]] = []
+    scoped_sql = models.scoped_sql
+
+    def spy(con, model):
+        scopes.append({key for (key,) in con.execute(f"select key from {models.SCOPE}").fetchall()})
+        return scoped_sql(con, model)
+
+    monkeypatch.setattr(models, "scoped_sql", spy)
+    # 'b' and 'd' change (2 + 5 = 7, 4 + 4 = 8): int_a is diffed, mart_b computed for those two only.
+    con.execute("insert into raw_t values ('b', 5), ('d', 4)")
+    assert [m.name for m in models.build(con, project, changed={"raw_t"})] == ["int_a", "mart_b"]
+    assert scopes == [{"b", "d"}]
+    assert query(con, "select code, scaled from mart_b where code < 'e' order by code") == [("a", 10), ("b", 70), ("c", 30), ("d", 80)]
+    assert query(con, "select count(*) from mart_b") == [(10,)]
+    # A code that leaves int_a leaves mart_b.
+    con.execute("delete from raw_t where code = 'c'")
+    models.build(con, project, changed={"raw_t"})
+    assert scopes[-1] == {"c"} and query(con, "select code from mart_b where code < 'e' order by code") == [("a",), ("b",), ("d",)]
+    # A table read whole changed: mart_b is computed whole (every code moves).
+    con.execute("update raw_ref set factor = 2")
+    models.build(con, project, changed={"raw_ref"})
+    assert len(scopes) == 2 and query(con, "select code, scaled from mart_b where code < 'e' order by code") == [("a", 2), ("b", 14), ("d", 16)]
+    # No delta tables are left behind.
+    assert query(con, "select table_name from duckdb_tables() where temporary") == []
+
+
+def test_a_keyed_line_must_name_every_table_the_model_reads(tmp_path: Path) -> None:
+    project = keyed_project(tmp_path)
+    (project / "marts" / "mart_b.sql").write_text("-- mart_b: one row per code.\n-- keyed by code: int_a.code\nselect * from int_a cross join raw_ref\n")
+    with pytest.raises(models.ModelError, match=r"must name every table it reads: missing \['raw_ref'\]"):
+        models.discover(project)
+    (project / "marts" / "mart_b.sql").write_text("-- mart_b: one row per code.\n-- keyed by code: int_a; whole: raw_ref\nselect * from int_a cross join raw_ref\n")
+    with pytest.raises(models.ModelError, match="'int_a' in its keyed-by line is not <table>.<column>"):
+        models.discover(project)

@@ -38,6 +38,19 @@ class ModelError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Keyed:
+    """A model whose rows for one code depend only on the rows of its inputs that hold that code
+    (and on the tables it reads whole), from its `-- keyed by <column>: ...` line.
+
+    A night recomputes such a model only for the codes whose input rows changed: each keyed
+    input is cut to those codes before the model's SQL reads it (tables rekap_delta_*)."""
+
+    key: str  # the model's column holding the code
+    inputs: dict[str, tuple[str, ...]]  # keyed input -> its columns that hold the code
+    whole: frozenset[str]  # inputs read whole: when one changes, the model is rebuilt whole
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
     layer: str
@@ -45,6 +58,34 @@ class Model:
     sql: str
     description: str  # the header line, without "-- name: "
     reads: frozenset[str]  # every table the SQL reads (models, raw tables, seeds)
+    keyed: Keyed | None = None
+
+
+KEYED = re.compile(r"^-- keyed by (\w+): (.*)$", re.MULTILINE)
+KEYED_INPUT = re.compile(r"^(\w+)\.(\w+)$")
+
+
+def parse_keyed(path: Path, sql: str, reads: frozenset[str]) -> Keyed | None:
+    """`-- keyed by code: int_nodes.code, int_child_rows.child_code; whole: ref_rules`: the
+    model's key column, each keyed input's column(s) holding it, and the inputs read whole.
+    Every table the SQL reads must be named, so a new input cannot slip in unkeyed."""
+    match = KEYED.search(sql)
+    if match is None:
+        return None
+    key, rest = match.groups()
+    keyed_part, _, whole_part = rest.partition("; whole:")
+    inputs: dict[str, tuple[str, ...]] = {}
+    for item in filter(None, (i.strip() for i in keyed_part.split(","))):
+        found = KEYED_INPUT.match(item)
+        if found is None:
+            raise ModelError(f"{path}: '{item}' in its keyed-by line is not <table>.<column>")
+        table, column = found.groups()
+        inputs[table] = (*inputs.get(table, ()), column)
+    whole = frozenset(filter(None, (i.strip() for i in whole_part.split(","))))
+    named = set(inputs) | whole
+    if named != reads:
+        raise ModelError(f"{path}: its keyed-by line must name every table it reads: missing {sorted(reads - named)}, not read {sorted(named - reads)}")
+    return Keyed(key, inputs, whole)
 
 
 def parse_model(path: Path, layer: str) -> Model:
@@ -62,7 +103,7 @@ def parse_model(path: Path, layer: str) -> Model:
         raise ModelError(f"{path}: cannot parse: {exc}") from exc
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     reads = frozenset(t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes)
-    return Model(name, layer, path, sql, header[len(prefix) :].strip(), reads)
+    return Model(name, layer, path, sql, header[len(prefix) :].strip(), reads, parse_keyed(path, sql, reads))
 
 
 def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
@@ -156,6 +197,7 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         load_seeds(con, sql_dir)
     create_macros(con, sql_dir, "functions")
     moved = set(changed or ())
+    deltas: set[str] = set()  # models whose changed rows tonight are kept (rekap_delta_<name>)
     models = []
     for model in discover(sql_dir):
         if changed is not None and not model.reads & moved:
@@ -163,7 +205,11 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         models.append(model)
         pause_point(f"model:{model.name}")  # a crash test can stop the run before any model
         try:
-            written = write_view(con, model, refresh=changed is None) if model.layer == "staging" else write_model(con, model)
+            if model.layer == "staging":
+                written = write_view(con, model, refresh=changed is None)
+            else:
+                scoped = changed is not None and scope(con, model, moved, deltas)
+                written = write_model(con, model, scoped=scoped)
         except duckdb.Error as exc:
             raise ModelError(f"model {model.name} ({model.path}) failed: {exc}") from exc
         if written == "unchanged":
@@ -174,17 +220,59 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
             # The rows a difference kept were checked when they were written: check the new ones,
             # and the grain over the whole table.
             check_contract(con, model.name, contract, ADDED if written == "updated" else model.name)
+        if written == "updated" and changed is not None:
+            keep_delta(con, model.name)
+            deltas.add(model.name)
         if written in ("created", "replaced") or (written == "updated" and changed is None):  # comments lost, or other headers
             columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description} if contract else {}
             comment_table(con, model.name, f"{model.name}: {model.description}", columns)
-    con.execute(f"drop table if exists {NEXT}; drop table if exists {GONE}; drop table if exists {ADDED}")
+    for table in [NEXT, GONE, ADDED, SCOPE, *(delta(name) for name in deltas)]:
+        con.execute(f"drop table if exists {table}")
     create_macros(con, sql_dir, "macros")
     return models
+
+
+def delta(name: str) -> str:
+    """The temp table holding model `name`'s rows that went or came tonight, marked by `gone`."""
+    return f"temp.main.rekap_delta_{name}"
+
+
+def keep_delta(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    con.execute(f"create or replace temp table rekap_delta_{name} as select *, true as gone from {GONE} union all by name select *, false as gone from {ADDED}")
+
+
+def scope(con: duckdb.DuckDBPyConnection, model: Model, moved: set[str], deltas: set[str]) -> bool:
+    """For a keyed model: write into SCOPE the codes whose input rows changed tonight; False when
+    it must be rebuilt whole (not keyed, not built yet, a whole-read input changed, or a keyed
+    input changed in a way not kept row by row: written anew, or a view over raw tables)."""
+    keyed = model.keyed
+    if keyed is None or not table_columns(con, model.name):
+        return False
+    inputs = model.reads & moved
+    if inputs & keyed.whole or not inputs <= deltas:
+        return False
+    codes = " union ".join(f"select {column} as key from {delta(table)}" for table in sorted(inputs) for column in keyed.inputs[table])
+    con.execute(f"create or replace temp table rekap_scope as {codes}")
+    # A change to a row without a code reaches no code's rows: only a whole rebuild places it.
+    return not con.execute(f"select count(*) filter (where key is null) from {SCOPE}").fetchone()[0]
+
+
+def scoped_sql(con: duckdb.DuckDBPyConnection, model: Model) -> str:
+    """The model's SQL over its keyed inputs cut to the codes in SCOPE, its rows for those codes.
+    Each input is shadowed by a CTE of its own name, so the model's SQL is run as written."""
+    database, keyed = current_database(con), model.keyed
+    assert keyed is not None
+    shadows = ",\n".join(
+        f"{table} as (select * from {database}.main.{table} where " + " or ".join(f"{column} in (select key from {SCOPE})" for column in columns) + ")"
+        for table, columns in sorted(keyed.inputs.items())
+    )  # fmt: skip
+    return f"with {shadows}\nselect * from (\n{model.sql}\n) as model where model.{keyed.key} in (select key from {SCOPE})"
 
 
 # Above this share of a model's rows changed, writing the table anew costs less than the diff.
 REPLACE_SHARE = 0.3
 NEXT, GONE, ADDED = "temp.main.rekap_model_next", "temp.main.rekap_model_gone", "temp.main.rekap_model_added"
+SCOPE = "temp.main.rekap_scope"  # the codes a keyed model is recomputed for tonight (column `key`)
 ROW_HASH = "rekap_row_hash"
 
 
@@ -204,7 +292,7 @@ def write_view(con: duckdb.DuckDBPyConnection, model: Model, refresh: bool) -> s
     return "view"
 
 
-def write_model(con: duckdb.DuckDBPyConnection, model: Model) -> str:
+def write_model(con: duckdb.DuckDBPyConnection, model: Model, scoped: bool = False) -> str:
     """Make table `model.name` hold what the model's SQL returns; how it was written.
 
     A model already built with the same columns gets only its difference: the rows it no longer
@@ -214,38 +302,46 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model) -> str:
     column is compared), so the table ends exactly equal to the SQL's result. "unchanged" when
     the SQL returns the rows the table holds; "replaced" when most rows moved, or when a table
     holds a row twice (no set difference says which copy went); "created" on the first build.
+
+    `scoped` (a keyed model, SCOPE written by `scope`): only the rows of the codes in SCOPE are
+    computed and compared; the others are the model's rows already.
     """
     name = model.name
     columns = table_columns(con, name)
     if not columns:
         con.execute(f"create or replace table {name} as\n{model.sql}")
         return "created"
-    con.execute(f"create or replace temp table rekap_model_next as select *, hash(model) as {ROW_HASH} from (\n{model.sql}\n) as model")
+    source = scoped_sql(con, model) if scoped else model.sql
+    old = f"(select * from {name} where {model.keyed.key} in (select key from {SCOPE}))" if scoped else name
+    con.execute(f"create or replace temp table rekap_model_next as select *, hash(model) as {ROW_HASH} from (\n{source}\n) as model")
     if table_columns(con, NEXT)[:-1] != columns or not distinct_rows(con, NEXT):
-        con.execute(f"create or replace table {name} as select * exclude ({ROW_HASH}) from {NEXT}")
-        return "replaced"
+        return rewrite(con, model)
     same = " and ".join(f'old."{column}" is not distinct from next."{column}"' for column, _ in columns)
     matched = f"on hash(old) = next.{ROW_HASH} and {same}"
-    con.execute(f"create or replace temp table rekap_model_gone as select old.* from {name} as old anti join {NEXT} as next {matched}")
+    con.execute(f"create or replace temp table rekap_model_gone as select old.* from {old} as old anti join {NEXT} as next {matched}")
     (gone,) = con.execute(f"select count(*) from {GONE}").fetchone()
-    (rows,) = con.execute(f"select count(*) from {name}").fetchone()
-    if gone > REPLACE_SHARE * rows:
-        con.execute(f"create or replace table {name} as select * exclude ({ROW_HASH}) from {NEXT}")
-        return "replaced"
+    (rows,) = con.execute(f"select count(*) from {old} as old").fetchone()
+    if not scoped and gone > REPLACE_SHARE * rows:
+        return rewrite(con, model)
     if gone:
         went = " and ".join(f'{name}."{column}" is not distinct from rekap_model_gone."{column}"' for column, _ in columns)
         con.execute(f"delete from {name} using {GONE} where {went}")
-    con.execute(f"create or replace temp table rekap_model_added as select next.* exclude ({ROW_HASH}) from {NEXT} as next anti join {name} as old {matched}")
+    con.execute(f"create or replace temp table rekap_model_added as select next.* exclude ({ROW_HASH}) from {NEXT} as next anti join {old} as old {matched}")
     (added,) = con.execute(f"select count(*) from {ADDED}").fetchone()
     if not (gone or added) and rows == con.execute(f"select count(*) from {NEXT}").fetchone()[0]:
         return "unchanged"
     con.execute(f"insert into {name} select * from {ADDED}")
     # The result has a row twice only if the old table did (the SQL's rows are distinct, and an
     # added row matched none): then the counts differ, and the table is written anew.
-    if con.execute(f"select (select count(*) from {name}) <> (select count(*) from {NEXT})").fetchone()[0]:
-        con.execute(f"create or replace table {name} as select * exclude ({ROW_HASH}) from {NEXT}")
-        return "replaced"
+    if con.execute(f"select (select count(*) from {old} as old) <> (select count(*) from {NEXT})").fetchone()[0]:
+        return rewrite(con, model)
     return "updated"
+
+
+def rewrite(con: duckdb.DuckDBPyConnection, model: Model) -> str:
+    """Write the model's table anew from its whole SQL; "replaced"."""
+    con.execute(f"create or replace table {model.name} as\n{model.sql}")
+    return "replaced"
 
 
 def distinct_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:

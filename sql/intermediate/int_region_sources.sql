@@ -1,20 +1,13 @@
 -- int_region_sources: one row per election x contest x region x source kind that has something to say about the region.
+-- keyed by code: int_nodes.code, int_child_rows.child_code, int_tps_rollup_counts.code
 -- Source kinds: node (the region's own file), parent_table (its row in the parent's table),
 -- tps_rollup (the sum of the TPS files loaded under it, for mirrors that hold only TPS files).
 with nodes as (
     select * from int_nodes
 ),
 
-node_votes as (
-    select * from int_node_votes
-),
-
 child_rows as (
     select * from int_child_rows
-),
-
-tps_nodes as (
-    select * from int_nodes where node_type = 'tps'
 ),
 
 own_node as (
@@ -50,29 +43,24 @@ parent_row as (
     from child_rows
 ),
 
-ancestors as (
-    select * from int_tps_ancestors
+tps_counts as (
+    select * from int_tps_rollup_counts
 ),
 
 tps_rollup as (
     select
-        ancestors.election,
-        ancestors.contest,
-        ancestors.ancestor_code as code,
+        tps_counts.election,
+        tps_counts.contest,
+        tps_counts.code,
         'tps_rollup' as source_kind,
-        bool_or(tps_nodes.has_chart) as has_votes,
-        count(*) filter (where tps_nodes.has_chart) as tps_reported,
-        count(*) as tps_total,
+        tps_counts.any_chart as has_votes,
+        tps_counts.tps_with_chart as tps_reported,
+        tps_counts.tps_loaded as tps_total,
         null as psu,
-        max(tps_nodes.source_ts) as source_ts,
+        tps_counts.source_ts,
         null as source_file,
-        max(tps_nodes.run_id) as run_id
-    from ancestors
-    inner join tps_nodes
-        on tps_nodes.election = ancestors.election
-        and tps_nodes.contest = ancestors.contest
-        and tps_nodes.code = ancestors.tps_code
-    group by ancestors.election, ancestors.contest, ancestors.ancestor_code
+        tps_counts.run_id
+    from tps_counts
 ),
 
 final as (

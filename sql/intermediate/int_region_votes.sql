@@ -1,4 +1,5 @@
 -- int_region_votes: one row per election x contest x region (inside its race) x candidate of the race, with votes from the region's chosen source.
+-- keyed by region_code: int_regions.region_code, int_node_votes.code, int_child_votes.child_code, int_tps_rollup_votes.code; whole: int_candidates
 -- votes is null where that source has no count for the candidate: no data, never zero.
 with regions as (
     select * from int_regions where within_race

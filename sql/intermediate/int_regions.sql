@@ -1,4 +1,5 @@
 -- int_regions: one row per election x contest x region: the one source its numbers are taken from.
+-- keyed by region_code: int_region_sources.code; whole: int_contests, int_region_names
 -- Precedence, among sources that carry candidate counts: the region's own file, then its row in
 -- the parent's table, then the roll-up of its TPS files; a region nobody has counts for keeps
 -- its best source anyway, so its progress shows and its votes stay null (no data, not zero).

@@ -1,4 +1,5 @@
 -- int_rule_arithmetic: one row per TPS x C1 arithmetic rule its reported version can be checked against (broken or not).
+-- keyed by code: int_tps_facts.code
 -- A check needs every field it reads: a missing field skips the check (missing is not zero).
 with tps as (
     select * from int_tps_facts

@@ -1,4 +1,5 @@
 -- int_rule_plausibility: one row per TPS x plausibility rule its reported version can be checked against (broken or not).
+-- keyed by code: int_tps_facts.code, int_node_votes.code; whole: ref_rule_params
 -- Thresholds come from the rule pack (ref_rule_params), never from this file.
 with tps as (
     select * from int_tps_facts

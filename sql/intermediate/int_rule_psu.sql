@@ -1,4 +1,5 @@
 -- int_rule_psu: one row per election x contest x node code with a psu marker (its own file's, or its row's in the parent's table): whether it marks a re-vote or recount.
+-- keyed by code: int_nodes.code, int_child_rows.child_code
 with nodes as (
     select * from int_nodes
 ),

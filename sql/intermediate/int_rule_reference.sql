@@ -1,4 +1,5 @@
 -- int_rule_reference: one row per node (or table row's code) x reference rule that can be checked: unknown_candidate, region_outside_tree, duplicate_node.
+-- keyed by code: int_nodes.code, int_node_votes.code, int_child_rows.child_code, int_child_votes.parent_code, int_node_versions.code, int_node_observations.code; whole: int_candidates, int_contests, int_region_tree
 with nodes as (
     select * from int_nodes
 ),

@@ -1,4 +1,5 @@
 -- int_rule_rollup: one row per node x roll-up rule that can be checked: its own totals against its row in the parent's table (rollup_parent_row), and an aggregate's totals against the TPS files under it (rollup_tps_sum).
+-- keyed by code: int_nodes.code, int_node_votes.code, int_child_rows.child_code, int_child_votes.child_code, int_tps_rollup_votes.code, int_tps_rollup_counts.code; whole: ref_rule_params
 -- Candidates missing on one side count as 0 here; a difference above the rule's max_difference breaks it.
 with nodes as (
     select * from int_nodes
@@ -14,10 +15,6 @@ child_rows as (
 
 child_votes as (
     select * from int_child_votes
-),
-
-ancestors as (
-    select * from int_tps_ancestors
 ),
 
 params as (
@@ -102,17 +99,12 @@ rollup_parent_row as (
 -- rollup_tps_sum: the TPS files loaded under a region against the region's own figures.
 tps_with_chart as (
     select
-        ancestors.election,
-        ancestors.contest,
-        ancestors.ancestor_code as code,
-        count(*) as tps_counted
-    from ancestors
-    inner join nodes
-        on nodes.election = ancestors.election
-        and nodes.contest = ancestors.contest
-        and nodes.code = ancestors.tps_code
-    where nodes.has_chart
-    group by ancestors.election, ancestors.contest, ancestors.ancestor_code
+        tps_counts.election,
+        tps_counts.contest,
+        tps_counts.code,
+        tps_counts.tps_with_chart as tps_counted
+    from int_tps_rollup_counts as tps_counts
+    where tps_counts.tps_with_chart > 0
 ),
 
 tps_sums as (

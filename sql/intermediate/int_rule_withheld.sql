@@ -1,4 +1,5 @@
 -- int_rule_withheld: one row per election x contest x node: whether its latest observed version withholds its counts (rule withheld_counts).
+-- keyed by code: int_node_versions.code, int_nodes.code
 -- The version reported instead is the one int_nodes holds: the latest that is not withheld.
 with versions as (
     select * from int_node_versions

@@ -1,4 +1,5 @@
 -- int_source_leaders: one row per election x contest x region x source with numbers there: who leads under that source, and by how much.
+-- keyed by region_code: int_source_votes.region_code
 -- A source that lacks a number for a candidate another source has in the region cannot name a
 -- leader (an unknown count could be anything): leader and margin stay null, has_all_candidates false.
 -- Ties are flagged, never broken.

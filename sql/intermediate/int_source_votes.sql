@@ -1,4 +1,5 @@
 -- int_source_votes: one row per election x contest x region x candidate x source (internal, sirekap, official) that has a number for it.
+-- keyed by region_code: int_region_votes.region_code, int_regions.region_code, int_count_region_votes.region_code; whole: int_contests
 -- complete: the number covers every TPS of the region (SIREKAP: tps_reported = tps_total; a count file:
 -- its own row for the region, or a roll-up of rows covering all of SIREKAP's TPS there). Unknown
 -- coverage (no TPS total anywhere) counts as complete: nothing says it is partial.

@@ -1,4 +1,5 @@
 -- int_tps_facts: one row per election x contest x TPS in its reported version: which blocks it has, its candidate votes and its administrasi figures.
+-- keyed by code: int_nodes.code, int_node_votes.code, int_tps_admin.code
 with tps_nodes as (
     select * from int_nodes where node_type = 'tps'
 ),

@@ -1,4 +1,5 @@
 -- int_tps_flags: one row per election x contest x TPS loaded (any version): its completeness, the enabled rules it breaks and whether any is error-level.
+-- keyed by code: int_node_versions.code, int_tps_facts.code, int_rule_checks.code
 -- A TPS seen only in withheld versions has no reported version: its chart counts as missing.
 with versions as (
     select * from int_node_versions where node_type = 'tps'

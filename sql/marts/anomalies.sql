@@ -1,4 +1,5 @@
 -- anomalies: one row per election x contest x node x broken rule (enabled in the rule pack), with what was found, what was expected and where to look.
+-- keyed by version_id: int_rule_checks.version_id, int_node_versions.version_id; whole: ref_rules, int_region_names
 -- Columns are documented in schemas/marts.py (Anomalies). Findings flag a node; they never remove it from the totals.
 with checks as (
     select * from int_rule_checks where broken and enabled

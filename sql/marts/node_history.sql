@@ -1,4 +1,5 @@
 -- node_history: one row per election x contest x node x spell (a run of consecutive observations of one version), with valid_from/valid_to by observation.
+-- keyed by code: int_node_observations.code, int_node_versions.code
 -- Content decides a change (a new version = new content hash); time is when rekap observed it,
 -- never the publisher's ts. A version seen again after another one starts a new spell.
 -- valid_to is the next spell's valid_from (null: still current). Two snapshots read by one run

@@ -1,4 +1,5 @@
 -- region_winners: one row per election x contest x region, at every level the data reaches inside the race (provinsi, kabkota, kecamatan, kelurahan, tps).
+-- keyed by region_code: int_regions.region_code, int_region_votes.region_code, int_region_flags.region_code
 -- Ties are flagged (tie = true, winner left empty, the tied ballot numbers listed), never broken.
 -- A region without counts keeps its row with null winner and null valid_votes: no data, not zero.
 -- Columns are documented in schemas/marts.py (RegionWinners).

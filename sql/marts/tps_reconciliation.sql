@@ -1,4 +1,5 @@
 -- tps_reconciliation: one row per election x contest x TPS x candidate, in races where the internal count has TPS-level rows: internal vs SIREKAP at that TPS, with the form photos as evidence.
+-- keyed by tps_code: tps_status.tps_code, int_nodes.code, int_node_votes.code; whole: int_count_regions, int_count_votes, int_candidates, int_contests
 -- Every TPS of such a race that either source has numbers for is here: one only in SIREKAP is
 -- missing_internal, one only in the internal count (or not yet published by SIREKAP) is
 -- missing_sirekap. Columns are documented in schemas/marts.py (TpsReconciliation).

@@ -1,4 +1,5 @@
 -- tps_status: one row per election x contest x TPS loaded: how complete it is, whether its numbers can be trusted and the rules it breaks.
+-- keyed by tps_code: int_tps_flags.code, int_node_versions.code
 -- Columns are documented in schemas/marts.py (TpsStatus). status: flagged (an error- or
 -- warning-level rule broken) wins over empty (no chart, no administrasi) over incomplete (one
 -- of the two) over valid.
