@@ -226,7 +226,7 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         if written in ("created", "replaced") or (written == "updated" and changed is None):  # comments lost, or other headers
             columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description} if contract else {}
             comment_table(con, model.name, f"{model.name}: {model.description}", columns)
-    for table in [NEXT, GONE, ADDED, SCOPE, *(delta(name) for name in deltas)]:
+    for table in [NEXT, OLD, GONE, ADDED, SCOPE, *(delta(name) for name in deltas)]:
         con.execute(f"drop table if exists {table}")
     create_macros(con, sql_dir, "macros")
     return models
@@ -272,6 +272,9 @@ def scoped_sql(con: duckdb.DuckDBPyConnection, model: Model) -> str:
 # Above this share of a model's rows changed, writing the table anew costs less than the diff.
 REPLACE_SHARE = 0.3
 NEXT, GONE, ADDED = "temp.main.rekap_model_next", "temp.main.rekap_model_gone", "temp.main.rekap_model_added"
+OLD = "temp.main.rekap_model_old"  # the rows compared, read once from the lake (scoped, or a small table)
+# Up to this many rows, a table's rows are read into memory once to be compared.
+SMALL_TABLE = 100_000
 SCOPE = "temp.main.rekap_scope"  # the codes a keyed model is recomputed for tonight (column `key`)
 ROW_HASH = "rekap_row_hash"
 
@@ -312,43 +315,47 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model, scoped: bool = Fal
         con.execute(f"create or replace table {name} as\n{model.sql}")
         return "created"
     source = scoped_sql(con, model) if scoped else model.sql
-    old = f"(select * from {name} where {model.keyed.key} in (select key from {SCOPE}))" if scoped else name
     con.execute(f"create or replace temp table rekap_model_next as select *, hash(model) as {ROW_HASH} from (\n{source}\n) as model")
-    if table_columns(con, NEXT)[:-1] != columns or not distinct_rows(con, NEXT):
-        return rewrite(con, model)
+    whole = None if scoped else NEXT  # what a table written anew is written from
+    next_rows, hashes = con.execute(f"select count(*), count(distinct {ROW_HASH}) from {NEXT}").fetchone()
+    # A row twice (or two rows with one hash, as good as never): no difference says which copy went.
+    if table_columns(con, NEXT)[:-1] != columns or next_rows != hashes:
+        return rewrite(con, model, whole)
+    old = f"(select * from {name} where {model.keyed.key} in (select key from {SCOPE}))" if scoped else name
+    (rows,) = con.execute(f"select count(*) from {old} as old").fetchone()
+    if scoped or rows <= SMALL_TABLE:
+        # Read the rows compared once; the two differences are then taken in memory.
+        con.execute(f"create or replace temp table rekap_model_old as select * from {old} as old")
+        old = OLD
     same = " and ".join(f'old."{column}" is not distinct from next."{column}"' for column, _ in columns)
     matched = f"on hash(old) = next.{ROW_HASH} and {same}"
     con.execute(f"create or replace temp table rekap_model_gone as select old.* from {old} as old anti join {NEXT} as next {matched}")
     (gone,) = con.execute(f"select count(*) from {GONE}").fetchone()
-    (rows,) = con.execute(f"select count(*) from {old} as old").fetchone()
     if not scoped and gone > REPLACE_SHARE * rows:
-        return rewrite(con, model)
-    if gone:
-        went = " and ".join(f'{name}."{column}" is not distinct from rekap_model_gone."{column}"' for column, _ in columns)
-        con.execute(f"delete from {name} using {GONE} where {went}")
+        return rewrite(con, model, whole)
     con.execute(f"create or replace temp table rekap_model_added as select next.* exclude ({ROW_HASH}) from {NEXT} as next anti join {old} as old {matched}")
     (added,) = con.execute(f"select count(*) from {ADDED}").fetchone()
-    if not (gone or added) and rows == con.execute(f"select count(*) from {NEXT}").fetchone()[0]:
+    if not (gone or added) and rows == next_rows:
         return "unchanged"
-    con.execute(f"insert into {name} select * from {ADDED}")
-    # The result has a row twice only if the old table did (the SQL's rows are distinct, and an
+    deleted = 0
+    if gone:
+        went = " and ".join(f'{name}."{column}" is not distinct from rekap_model_gone."{column}"' for column, _ in columns)
+        (deleted,) = con.execute(f"delete from {name} using {GONE} where {went}").fetchone()
+    if added:
+        con.execute(f"insert into {name} select * from {ADDED}")
+    # The table holds a row twice only if the old one did (the SQL's rows are distinct, and an
     # added row matched none): then the counts differ, and the table is written anew.
-    if con.execute(f"select (select count(*) from {old} as old) <> (select count(*) from {NEXT})").fetchone()[0]:
-        return rewrite(con, model)
+    if rows - deleted + added != next_rows:
+        return rewrite(con, model, whole)
     return "updated"
 
 
-def rewrite(con: duckdb.DuckDBPyConnection, model: Model) -> str:
-    """Write the model's table anew from its whole SQL; "replaced"."""
-    con.execute(f"create or replace table {model.name} as\n{model.sql}")
+def rewrite(con: duckdb.DuckDBPyConnection, model: Model, rows: str | None) -> str:
+    """Write the model's table anew, from the temp table `rows` holding its whole result (with
+    ROW_HASH) or from its SQL; "replaced"."""
+    source = f"select * exclude ({ROW_HASH}) from {rows}" if rows else model.sql
+    con.execute(f"create or replace table {model.name} as\n{source}")
     return "replaced"
-
-
-def distinct_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """No row of `table` twice, by its ROW_HASH column (nor two rows with one hash, which would
-    be as good as never)."""
-    rows, hashes = con.execute(f"select count(*), count(distinct {ROW_HASH}) from {table}").fetchone()
-    return rows == hashes
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
