@@ -3,6 +3,8 @@
 Dependencies are parsed from the SQL (sqlglot), never hand-numbered: a model is a file
 `sql/<layer>/<name>.sql` whose first line is `-- <name>: one row per <grain>.`, and it becomes
 the table `<name>`. Audits (`sql/audits/assert_*.sql`) return the rows that break a promise.
+A model may say on its second line that it is keyed (`-- keyed by <column>: <input>.<column>, ...;
+whole: <input>, ...`): a night then computes it only for the codes whose input rows changed.
 """
 
 from __future__ import annotations
@@ -360,12 +362,11 @@ def rewrite(con: duckdb.DuckDBPyConnection, model: Model, rows: str | None) -> s
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
     """(name, type) of each column of `table` (a model's name, or a qualified temp table); [] when missing."""
-    database, schema, name = table.split(".") if table.count(".") == 2 else (current_database(con), "main", table)
-    return con.execute(
-        """select column_name, data_type from duckdb_columns()
-           where database_name = ? and schema_name = ? and table_name = ? order by column_index""",
-        [database, schema, name],
-    ).fetchall()
+    # DESCRIBE reads one table's entry; duckdb_columns() lists every catalog's, 3x slower on a lake.
+    try:
+        return [(name, dtype) for name, dtype, *_ in con.execute(f"describe {table}").fetchall()]
+    except duckdb.CatalogException:
+        return []
 
 
 def current_database(con: duckdb.DuckDBPyConnection) -> str:
