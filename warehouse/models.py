@@ -200,8 +200,14 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     create_macros(con, sql_dir, "functions")
     moved = set(changed or ())
     deltas: set[str] = set()  # models whose changed rows tonight are kept (rekap_delta_<name>)
+    ordered = discover(sql_dir)
+    # A model's changed rows are kept only until the last keyed model that reads it is built.
+    last_keyed_reader = {table: n for n, m in enumerate(ordered) if m.keyed for table in m.keyed.inputs}
     models = []
-    for model in discover(sql_dir):
+    for n, model in enumerate(ordered):
+        for done in [table for table in deltas if last_keyed_reader[table] < n]:
+            con.execute(f"drop table {delta(done)}")
+            deltas.discard(done)
         if changed is not None and not model.reads & moved:
             continue
         models.append(model)
@@ -222,7 +228,7 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
             # The rows a difference kept were checked when they were written: check the new ones,
             # and the grain over the whole table.
             check_contract(con, model.name, contract, ADDED if written == "updated" else model.name)
-        if written == "updated" and changed is not None:
+        if written == "updated" and changed is not None and last_keyed_reader.get(model.name, -1) > n:
             keep_delta(con, model.name)
             deltas.add(model.name)
         if written in ("created", "replaced") or (written == "updated" and changed is None):  # comments lost, or other headers
@@ -323,11 +329,15 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model, scoped: bool = Fal
     # A row twice (or two rows with one hash, as good as never): no difference says which copy went.
     if table_columns(con, NEXT)[:-1] != columns or next_rows != hashes:
         return rewrite(con, model, whole)
-    old = f"(select * from {name} where {model.keyed.key} in (select key from {SCOPE}))" if scoped else name
-    (rows,) = con.execute(f"select count(*) from {old} as old").fetchone()
-    if scoped or rows <= SMALL_TABLE:
+    if scoped:
+        con.execute(f"create or replace temp table rekap_model_old as select * from {name} where {model.keyed.key} in (select key from {SCOPE})")
+        old = OLD
+    else:
+        old = name
+    (rows,) = con.execute(f"select count(*) from {old}").fetchone()
+    if not scoped and rows <= SMALL_TABLE:
         # Read the rows compared once; the two differences are then taken in memory.
-        con.execute(f"create or replace temp table rekap_model_old as select * from {old} as old")
+        con.execute(f"create or replace temp table rekap_model_old as select * from {name}")
         old = OLD
     same = " and ".join(f'old."{column}" is not distinct from next."{column}"' for column, _ in columns)
     matched = f"on hash(old) = next.{ROW_HASH} and {same}"
