@@ -127,7 +127,8 @@ def _publish_night(con: duckdb.DuckDBPyConnection, settings: Settings, location:
     if build_models:
         inputs = models.build_inputs(con, rules_path=settings.rules)
         changed = None if settings.full_rebuild else models.changed_inputs(con, inputs)
-        rebuilt = models.build(con, rules_path=settings.rules, changed=changed)
+        since = None if changed is None else models.built_through(con)
+        rebuilt = models.build(con, rules_path=settings.rules, changed=changed, since=since)
         built = len(rebuilt)
         models.record_build(con, run_id, inputs, built)
         clock.lap("models")

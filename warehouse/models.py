@@ -48,8 +48,31 @@ class Keyed:
     input is cut to those codes before the model's SQL reads it (tables rekap_delta_*)."""
 
     key: str  # the model's column holding the code
-    inputs: dict[str, tuple[str, ...]]  # keyed input -> its columns that hold the code
+    inputs: dict[str, tuple["KeyColumn", ...]]  # keyed input -> its columns that hold the code
     whole: frozenset[str]  # inputs read whole: when one changes, the model is rebuilt whole
+
+
+@dataclass(frozen=True)
+class KeyColumn:
+    """Where an input holds the code: in `column` itself, or (`via`) in the `via_key` column of
+    table `via` for the row of `via` whose `column` matches (`stg_nodes.version_id@stg_documents.code`:
+    a raw row belongs to a version, and a version to a code)."""
+
+    column: str
+    via: str | None = None
+    via_key: str | None = None
+
+    def codes(self, rows: str, database: str) -> str:
+        """The codes that the rows of table `rows` hold."""
+        if self.via is None:
+            return f"select {self.column} as key from {rows}"
+        return f"select {self.via_key} as key from {database}.main.{self.via} where {self.column} in (select {self.column} from {rows})"
+
+    def holds(self, scope: str, database: str) -> str:
+        """A condition: the row holds a code in table `scope`."""
+        if self.via is None:
+            return f"{self.column} in (select key from {scope})"
+        return f"{self.column} in (select {self.column} from {database}.main.{self.via} where {self.via_key} in (select key from {scope}))"
 
 
 @dataclass(frozen=True)
@@ -64,25 +87,26 @@ class Model:
 
 
 KEYED = re.compile(r"^-- keyed by (\w+): (.*)$", re.MULTILINE)
-KEYED_INPUT = re.compile(r"^(\w+)\.(\w+)$")
+KEYED_INPUT = re.compile(r"^(\w+)\.(\w+)(?:@(\w+)\.(\w+))?$")
 
 
 def parse_keyed(path: Path, sql: str, reads: frozenset[str]) -> Keyed | None:
-    """`-- keyed by code: int_nodes.code, int_child_rows.child_code; whole: ref_rules`: the
-    model's key column, each keyed input's column(s) holding it, and the inputs read whole.
-    Every table the SQL reads must be named, so a new input cannot slip in unkeyed."""
+    """`-- keyed by code: int_nodes.code, int_child_rows.child_code, stg_nodes.version_id@stg_documents.code;
+    whole: ref_rules`: the model's key column, each keyed input's column(s) holding it (or
+    leading to it through another table), and the inputs read whole. Every table the SQL reads
+    must be named, so a new input cannot slip in unkeyed."""
     match = KEYED.search(sql)
     if match is None:
         return None
     key, rest = match.groups()
     keyed_part, _, whole_part = rest.partition("; whole:")
-    inputs: dict[str, tuple[str, ...]] = {}
+    inputs: dict[str, tuple[KeyColumn, ...]] = {}
     for item in filter(None, (i.strip() for i in keyed_part.split(","))):
         found = KEYED_INPUT.match(item)
         if found is None:
-            raise ModelError(f"{path}: '{item}' in its keyed-by line is not <table>.<column>")
-        table, column = found.groups()
-        inputs[table] = (*inputs.get(table, ()), column)
+            raise ModelError(f"{path}: '{item}' in its keyed-by line is not <table>.<column> (or <table>.<column>@<table>.<column>)")
+        table, column, via, via_key = found.groups()
+        inputs[table] = (*inputs.get(table, ()), KeyColumn(column, via, via_key))
     whole = frozenset(filter(None, (i.strip() for i in whole_part.split(","))))
     named = set(inputs) | whole
     if named != reads:
@@ -180,7 +204,7 @@ def load_rule_pack(con: duckdb.DuckDBPyConnection, pack: RulePack) -> None:
 
 
 def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: Path | None = None,
-          changed: set[str] | None = None) -> list[Model]:  # fmt: skip
+          changed: set[str] | None = None, since: int | None = None) -> list[Model]:  # fmt: skip
     """(Re)build the models as tables in dependency order, then check each mart against its
     contract; the models built.
 
@@ -189,6 +213,11 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     rebuilt to the same rows changes nothing downstream (early cutoff: a night that loads no new
     candidates rebuilds nothing that reads only the candidates). None rebuilds every model and
     writes the rule pack and seeds again.
+
+    `since` (with `changed`) is the last observed_seq the previous build saw (built_through):
+    the raw rows of versions observed after it are what the staging views gained tonight, which
+    lets the keyed models over them be computed for those codes only. None: they are computed
+    whole.
 
     `rules_path` names the data-quality rule pack (default schemas/rules.toml); it is read and
     checked before anything is built, so a bad pack changes nothing.
@@ -215,6 +244,9 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         try:
             if model.layer == "staging":
                 written = write_view(con, model, refresh=changed is None)
+                if changed is not None and since is not None and last_keyed_reader.get(model.name, -1) > n:
+                    keep_view_delta(con, model, since)
+                    deltas.add(model.name)
             else:
                 scoped = changed is not None and scope(con, model, moved, deltas)
                 written = write_model(con, model, scoped=scoped)
@@ -249,6 +281,14 @@ def keep_delta(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(f"create or replace temp table rekap_delta_{name} as select *, true as gone from {GONE} union all by name select *, false as gone from {ADDED}")
 
 
+def keep_view_delta(con: duckdb.DuckDBPyConnection, model: Model, since: int) -> None:
+    """A staging view's rows gained since observed_seq `since`: raw tables only grow, and every
+    raw row belongs to a version, first loaded with its first observation."""
+    (raw,) = model.reads
+    gained = f"observed_seq > {int(since)}" if raw == "raw_observations" else f"version_id in (select version_id from raw_observations where observed_seq > {int(since)})"
+    con.execute(f"create or replace temp table rekap_delta_{model.name} as select *, false as gone from {model.name} where {gained}")
+
+
 def scope(con: duckdb.DuckDBPyConnection, model: Model, moved: set[str], deltas: set[str]) -> bool:
     """For a keyed model: write into SCOPE the codes whose input rows changed tonight; False when
     it must be rebuilt whole (not keyed, not built yet, a whole-read input changed, or a keyed
@@ -259,7 +299,8 @@ def scope(con: duckdb.DuckDBPyConnection, model: Model, moved: set[str], deltas:
     inputs = model.reads & moved
     if inputs & keyed.whole or not inputs <= deltas:
         return False
-    codes = " union ".join(f"select {column} as key from {delta(table)}" for table in sorted(inputs) for column in keyed.inputs[table])
+    database = current_database(con)
+    codes = " union ".join(column.codes(delta(table), database) for table in sorted(inputs) for column in keyed.inputs[table])
     con.execute(f"create or replace temp table rekap_scope as {codes}")
     # A change to a row without a code reaches no code's rows: only a whole rebuild places it.
     return not con.execute(f"select count(*) filter (where key is null) from {SCOPE}").fetchone()[0]
@@ -271,7 +312,7 @@ def scoped_sql(con: duckdb.DuckDBPyConnection, model: Model) -> str:
     database, keyed = current_database(con), model.keyed
     assert keyed is not None
     shadows = ",\n".join(
-        f"{table} as (select * from {database}.main.{table} where " + " or ".join(f"{column} in (select key from {SCOPE})" for column in columns) + ")"
+        f"{table} as (select * from {database}.main.{table} where " + " or ".join(column.holds(SCOPE, database) for column in columns) + ")"
         for table, columns in sorted(keyed.inputs.items())
     )  # fmt: skip
     return f"with {shadows}\nselect * from (\n{model.sql}\n) as model where model.{keyed.key} in (select key from {SCOPE})"
@@ -457,6 +498,7 @@ MODEL_INPUTS = (*RAW_TABLES, *COUNT_TABLES, "raw_observations", "quarantine", "r
 class BuildInputs:
     code: str  # hash of the SQL files and the rule pack: when it changes, every model is rebuilt
     counts: dict[str, int]  # row count of each input table
+    observed_seq: int = 0  # the last observation loaded (raw_observations.observed_seq)
 
 
 def build_inputs(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: Path | None = None) -> BuildInputs:
@@ -466,7 +508,8 @@ def build_inputs(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_
             digest.update(str(path.relative_to(sql_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(Path(load_rules(rules_path).path).read_bytes())
     counts = con.execute(" union all ".join(f"select '{t}', count(*) from {t}" for t in MODEL_INPUTS)).fetchall()
-    return BuildInputs(digest.hexdigest(), dict(counts))
+    (observed_seq,) = con.execute("select coalesce(max(observed_seq), 0) from raw_observations").fetchone()
+    return BuildInputs(digest.hexdigest(), dict(counts), observed_seq)
 
 
 def changed_inputs(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> set[str] | None:
@@ -480,5 +523,16 @@ def changed_inputs(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> set[s
     return {table for table, count in inputs.counts.items() if before.get(table) != count}
 
 
+# Kept in model_builds.input_counts beside the tables' row counts (not a table).
+OBSERVED_SEQ = "@observed_seq"
+
+
+def built_through(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The last observed_seq the latest build saw; None before any build that recorded it."""
+    row = con.execute("select input_counts from model_builds order by built_at desc limit 1").fetchone()
+    return json.loads(row[0]).get(OBSERVED_SEQ) if row else None
+
+
 def record_build(con: duckdb.DuckDBPyConnection, run_id: str, inputs: BuildInputs, built: int) -> None:
-    con.execute("insert into model_builds values (?, ?, ?, ?, now()::timestamp)", [run_id, inputs.code, json.dumps(inputs.counts), built])
+    counts = json.dumps({**inputs.counts, OBSERVED_SEQ: inputs.observed_seq})
+    con.execute("insert into model_builds values (?, ?, ?, ?, now()::timestamp)", [run_id, inputs.code, counts, built])

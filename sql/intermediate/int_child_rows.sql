@@ -1,4 +1,5 @@
 -- int_child_rows: one row per election x contest x child region in the table of its parent's last observed node.
+-- keyed by parent_code: int_nodes.code, stg_child_rows.version_id@stg_documents.code
 with parents as (
     select * from int_nodes where node_type = 'aggregate'
 ),

@@ -1,4 +1,5 @@
 -- int_child_votes: one row per election x contest x child region x candidate, as its parent's last observed table states.
+-- keyed by parent_code: int_child_rows.parent_code, stg_child_votes.version_id@stg_documents.code
 with child_rows as (
     select * from int_child_rows
 ),

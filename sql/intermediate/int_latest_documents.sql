@@ -1,4 +1,5 @@
 -- int_latest_documents: one row per document (kind x election x contest x code): its latest observed version.
+-- keyed by code: stg_documents.code, int_node_versions.code, stg_observations.version_id@stg_documents.code
 -- "Latest" is by observation order, never by the publisher's ts (which is unreliable).
 -- A withheld node version (every count 0 while progress rose: int_node_versions) is skipped, so
 -- the latest earlier version stays the one reported; a node seen only withheld has no row (no data).

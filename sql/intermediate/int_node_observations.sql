@@ -1,4 +1,5 @@
 -- int_node_observations: one row per observation of a node version (a run reading it from a file), with the snapshot it was read in.
+-- keyed by code: stg_documents.code, stg_observations.version_id@stg_documents.code
 -- A snapshot is a dump file, or the mirror folder above <election>/hhcw/ (one folder may hold
 -- several timestamped snapshots, and one run may read several snapshots, oldest first).
 with observations as (

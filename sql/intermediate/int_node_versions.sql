@@ -1,4 +1,5 @@
 -- int_node_versions: one row per node version (election x contest x code x version), in observation order, with its counts summarised and whether it is withheld.
+-- keyed by code: stg_documents.code, int_node_observations.code, stg_nodes.version_id@stg_documents.code, stg_node_votes.version_id@stg_documents.code, stg_child_votes.version_id@stg_documents.code; whole: ref_rules
 -- Every version is kept (values change after publication); versions are ordered by their last
 -- observation, like int_latest_documents. The withheld decision lives here, in its own model, because
 -- int_latest_documents must skip withheld versions to keep the earlier numbers reported:

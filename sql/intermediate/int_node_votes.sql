@@ -1,4 +1,5 @@
 -- int_node_votes: one row per election x contest x node x candidate in the node's own chart, as last observed.
+-- keyed by code: int_nodes.code, stg_node_votes.version_id@stg_documents.code
 with nodes as (
     select * from int_nodes
 ),

@@ -1,4 +1,5 @@
 -- int_nodes: one row per election x contest x node code (aggregate or TPS), as last observed.
+-- keyed by code: int_latest_documents.code, stg_nodes.version_id@stg_documents.code
 with latest as (
     select * from int_latest_documents where kind = 'node'
 ),

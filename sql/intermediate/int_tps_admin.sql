@@ -1,4 +1,5 @@
 -- int_tps_admin: one row per election x contest x TPS with an administrasi block in its reported version (the one int_nodes holds).
+-- keyed by code: int_nodes.code, stg_tps_admin.version_id@stg_documents.code
 with tps_nodes as (
     select * from int_nodes where node_type = 'tps'
 ),

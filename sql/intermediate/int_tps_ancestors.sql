@@ -1,4 +1,5 @@
 -- int_tps_ancestors: one row per election x contest x TPS x region containing it (national, provinsi, kabkota, kecamatan, kelurahan).
+-- keyed by tps_code: int_nodes.code
 with tps_nodes as (
     select * from int_nodes where node_type = 'tps'
 ),
