@@ -94,7 +94,9 @@ def run_night(settings: Settings, build_models: bool = True, on_crawl: Callable 
         for attempt in range(1, CONFLICT_RETRIES + 1):
             run_id = new_run_id()
             try:
-                with storage.connect(location) as con, storage.memory_bounded(con, settings.memory_limit):
+                # The spill folder outlives the connection: closed (and rolled back) first.
+                with storage.spill_folder() as spill, storage.connect(location) as con:
+                    storage.bound_memory(con, settings.memory_limit, spill)
                     summary = _publish_night(con, settings, location, run_id, clock, build_models)
                 return dataclasses.replace(summary, crawl=crawled, attempts=attempt)
             except BaseException as exc:

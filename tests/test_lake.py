@@ -216,14 +216,43 @@ def test_a_night_holds_duckdb_to_its_memory_limit_and_spills_outside_the_working
     from warehouse import storage
 
     con = storage.new_connection()
-    with storage.memory_bounded(con, "300MB"):
+    with storage.spill_folder() as folder:
+        storage.bound_memory(con, "300MB", folder)
         spill = Path(con.execute("select current_setting('temp_directory')").fetchone()[0])
         assert spill.is_dir() and spill.name.startswith("rekap-spill-")
         assert con.execute("select current_setting('memory_limit')").fetchone()[0] in ("286.1 MiB", "300.0 MB")
+        con.close()
     assert not spill.exists()
     with pytest.raises(storage.WarehouseError, match="memory limit 'lots'"):
-        with storage.memory_bounded(con, "lots"):
-            pass
+        storage.bound_memory(storage.new_connection(), "lots", str(spill))
+
+
+# A night that spilled, then failed: its transaction is rolled back as the connection closes.
+SPILLED_AND_FAILED = """
+import sys
+from warehouse import storage
+try:
+    with storage.spill_folder() as spill, storage.connect(storage.Location.parse(sys.argv[1])) as con:
+        storage.bound_memory(con, "100MB", spill)
+        con.begin()
+        con.execute("create table written as select 1 as i")
+        con.execute("create temp table spilled as select range as i, md5(range::varchar) || md5((range + 1)::varchar) as s from range(3000000)")
+        assert con.execute("select count(*) from duckdb_temporary_files()").fetchone()[0] > 0, "nothing spilled"
+        raise RuntimeError("the night fails")
+except RuntimeError as exc:
+    print(exc)
+"""
+
+
+def test_a_night_that_spilled_and_failed_is_rolled_back_and_its_spill_folder_removed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    # A DuckDB fatal error would end the process, so the night runs in one of its own.
+    result = subprocess.run([sys.executable, "-c", SPILLED_AND_FAILED, str(tmp_path / "w.sqlite")], capture_output=True, text=True, timeout=120)
+    assert (result.returncode, result.stdout.strip()) == (0, "the night fails"), result.stderr
+    with connect(tmp_path / "w.sqlite", read_only=True) as con:
+        assert con.execute("select count(*) from duckdb_tables() where table_name = 'written'").fetchone() == (0,)
 
 
 def test_staging_models_are_views_and_the_others_tables(lake: Path) -> None:

@@ -203,16 +203,22 @@ def connect(warehouse: str | Path | Location, read_only: bool = False, at: int |
 
 
 @contextmanager
-def memory_bounded(con: duckdb.DuckDBPyConnection, memory_limit: str):
-    """Hold DuckDB to `memory_limit` for a night; what does not fit spills to a temporary folder,
-    removed afterwards (not the working directory's `.tmp`, DuckDB's default)."""
-    with tempfile.TemporaryDirectory(prefix="rekap-spill-") as spill:
-        try:
-            con.execute("set memory_limit = ?", [memory_limit])
-        except duckdb.Error as exc:
-            raise WarehouseError(f"memory limit {memory_limit!r}: {str(exc).splitlines()[0]} (use e.g. 1500MB or 4GB)") from exc
-        con.execute("set temp_directory = ?", [spill])
-        yield con
+def spill_folder():
+    """A temporary folder for what DuckDB cannot hold in memory during a night (not the working
+    directory's `.tmp`, DuckDB's default), removed afterwards. Open it before the connection
+    that spills into it: the connection must be closed first, since rolling back a transaction
+    frees blocks in files DuckDB expects to find (a folder removed under it is a fatal error)."""
+    with tempfile.TemporaryDirectory(prefix="rekap-spill-") as folder:
+        yield folder
+
+
+def bound_memory(con: duckdb.DuckDBPyConnection, memory_limit: str, spill: str) -> None:
+    """Hold DuckDB to `memory_limit` for a night; what does not fit spills to folder `spill`."""
+    try:
+        con.execute("set memory_limit = ?", [memory_limit])
+    except duckdb.Error as exc:
+        raise WarehouseError(f"memory limit {memory_limit!r}: {str(exc).splitlines()[0]} (use e.g. 1500MB or 4GB)") from exc
+    con.execute("set temp_directory = ?", [spill])
 
 
 def sandbox(con: duckdb.DuckDBPyConnection, location: Location, memory_limit: str, threads: int | None = None) -> None:
