@@ -10,6 +10,7 @@ import polars as pl
 
 from schemas.counts import COUNT_TABLES
 from schemas.raw import RAW_TABLES, column_descriptions
+from warehouse import storage
 from warehouse.storage import connect  # noqa: F401  (the one way in, for callers of warehouse.db)
 
 DUCKDB_TYPES = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN", pl.List(pl.Utf8): "VARCHAR[]", pl.Datetime("us"): "TIMESTAMP"}
@@ -92,16 +93,23 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     descriptions = column_descriptions()
     for table, (_, model, schema) in RAW_TABLES.items():
         columns = ", ".join(f"{name} {DUCKDB_TYPES[dtype]}" for name, dtype in schema.items())
-        con.execute(f"create table if not exists {table} ({columns})")
+        create_table(con, table, columns, existing)
         comment_table(con, table, (model.__doc__ or "").strip(), descriptions[table])
     for table, (model, schema) in COUNT_TABLES.items():
         columns = ", ".join(f"{name} {DUCKDB_TYPES[dtype]}" for name, dtype in schema.items())
-        con.execute(f"create table if not exists {table} ({columns})")
+        create_table(con, table, columns, existing)
         described = {n: c.description for n, c in model.to_schema().columns.items() if c.description}
         comment_table(con, table, (model.__doc__ or "").strip().splitlines()[0], described)
     for table, (grain, columns) in BOOKKEEPING.items():
-        con.execute(f"create table if not exists {table} ({', '.join(f'{c} {t}' for c, (t, _) in columns.items())})")
+        create_table(con, table, ", ".join(f"{c} {t}" for c, (t, _) in columns.items()), existing)
         comment_table(con, table, f"{table}: {grain}.", {c: d for c, (_, d) in columns.items()})
+
+
+def create_table(con: duckdb.DuckDBPyConnection, table: str, columns: str, existing: set[str]) -> None:
+    """Create a raw or bookkeeping table if missing; empty, with its statistics (storage.give_stats)."""
+    if table not in existing:
+        con.execute(f"create table {table} ({columns})")
+        storage.give_stats(con, table)
 
 
 def comment_table(con: duckdb.DuckDBPyConnection, table: str, comment: str, columns: dict[str, str], kind: str = "table") -> None:

@@ -26,6 +26,7 @@ from schemas.counts import COUNT_TABLES
 from schemas.marts import MART_CONTRACTS
 from schemas.raw import RAW_TABLES
 from schemas.rules import RulePack, load_rules
+from warehouse import storage
 from warehouse.checkpoints import pause_point
 from warehouse.db import comment_table
 
@@ -201,6 +202,8 @@ def load_rule_pack(con: duckdb.DuckDBPyConnection, pack: RulePack) -> None:
     params = [[r.rule_id, name, value] for r in pack.rules for name, value in r.thresholds.items()]
     if params:
         con.executemany("insert into ref_rule_params values (?, ?, ?)", params)
+    else:
+        storage.give_stats(con, "ref_rule_params")
 
 
 def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: Path | None = None,
@@ -361,7 +364,9 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model, scoped: bool = Fal
     name = model.name
     columns = table_columns(con, name)
     if not columns:
-        con.execute(f"create or replace table {name} as\n{model.sql}")
+        (rows,) = con.execute(f"create or replace table {name} as\n{model.sql}").fetchone()
+        if not rows:
+            storage.give_stats(con, name)
         return "created"
     source = scoped_sql(con, model) if scoped else model.sql
     con.execute(f"create or replace temp table rekap_model_next as select *, hash(model) as {ROW_HASH} from (\n{source}\n) as model")
@@ -407,7 +412,9 @@ def rewrite(con: duckdb.DuckDBPyConnection, model: Model, rows: str | None) -> s
     """Write the model's table anew, from the temp table `rows` holding its whole result (with
     ROW_HASH) or from its SQL; "replaced"."""
     source = f"select * exclude ({ROW_HASH}) from {rows}" if rows else model.sql
-    con.execute(f"create or replace table {model.name} as\n{source}")
+    (written,) = con.execute(f"create or replace table {model.name} as\n{source}").fetchone()
+    if not written:
+        storage.give_stats(con, model.name)
     return "replaced"
 
 

@@ -281,3 +281,16 @@ def is_conflict(exc: BaseException) -> bool:
 
 def snapshot_id(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute(f"select max(snapshot_id) from {LAKE}.snapshots()").fetchone()[0]
+
+
+def give_stats(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Give a table just created empty its statistics (a record count of 0).
+
+    DuckLake 1.5.5 plans every query on a table that has no statistics with one catalog query per
+    column read, about 5 ms each, every time (duckdb/ducklake#1313, fixed after 1.5.5): an empty
+    25-column table costs 100-200 ms a scan against 10 ms once it has held a row. A row inserted
+    and deleted in the writer's transaction (every rekap write is one) writes them; no snapshot
+    ever holds the row.
+    """
+    con.execute(f"insert into {table} default values")
+    con.execute(f"delete from {table}")
