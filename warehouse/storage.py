@@ -139,12 +139,17 @@ def _extension_binary(package: str) -> Path:
     return path
 
 
-def new_connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the lake extensions loaded; nothing is ever downloaded."""
+def new_connection(catalog_kind: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the lake extensions loaded; nothing is ever downloaded.
+
+    `catalog_kind` ("sqlite" or "postgres", Location.kind) loads only ducklake and that catalog's
+    scanner: DuckDB checks an extension's signature by hashing its 35-40 MB file on every LOAD,
+    about 0.1 s each, and every rekap command opens a few connections. None loads all three."""
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     folder = extension_dir()
-    for name in EXTENSIONS.values():
-        con.execute(f"load '{folder / f'{name}.duckdb_extension'}'")
+    for package, name in EXTENSIONS.items():
+        if catalog_kind is None or package in ("ducklake", catalog_kind):
+            con.execute(f"load '{folder / f'{name}.duckdb_extension'}'")
     return con
 
 
@@ -179,7 +184,7 @@ def connect(warehouse: str | Path | Location, read_only: bool = False, at: int |
         if location.catalog_file is not None:
             location.catalog_file.parent.mkdir(parents=True, exist_ok=True)
         location.data_path.mkdir(parents=True, exist_ok=True)
-    con = new_connection()
+    con = new_connection(location.kind)
     sql, params = attach_sql(location, read_only, at)
     for attempt in range(1, ATTACH_TRIES + 1):
         try:
