@@ -144,7 +144,7 @@ def test_keyed_models_recomputed_for_the_changed_codes_equal_a_whole_rebuild(tmp
     monkeypatch.setattr(models, "REPLACE_SHARE", 1.0)
     keyed_runs: list[str] = []
     scoped_sql = models.scoped_sql
-    monkeypatch.setattr(models, "scoped_sql", lambda con, model: keyed_runs.append(model.name) or scoped_sql(con, model))
+    monkeypatch.setattr(models, "scoped_sql", lambda con, model, *held: keyed_runs.append(model.name) or scoped_sql(con, model, *held))
 
     spec = mini_race()
     mirror, withheld = tmp_path / "mirror", tmp_path / "later"

@@ -285,9 +285,9 @@ def test_a_keyed_model_is_recomputed_only_for_the_codes_whose_input_rows_changed
     scopes: list[set[str]] = []
     scoped_sql = models.scoped_sql
 
-    def spy(con, model):
+    def spy(con, model, *held):
         scopes.append({key for (key,) in con.execute(f"select key from {models.SCOPE}").fetchall()})
-        return scoped_sql(con, model)
+        return scoped_sql(con, model, *held)
 
     monkeypatch.setattr(models, "scoped_sql", spy)
     # 'b' and 'd' change (2 + 5 = 7, 4 + 4 = 8): int_a is diffed, mart_b computed for those two only.
