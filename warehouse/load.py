@@ -75,6 +75,8 @@ def load_batch(
     new_versions = con.sql("select version_id from documents anti join raw_documents using (version_id)").pl()
     for table in RAW_TABLES:
         fresh = frames[table].join(new_versions, on="version_id", how="semi")
+        if fresh.is_empty():  # an insert of nothing still costs a lake write
+            continue
         con.register("fresh", fresh.to_arrow())
         con.execute(f"insert into {table} by name select * from fresh")
         con.unregister("fresh")
@@ -97,8 +99,9 @@ def load_batch(
     observations_new = con.execute("select count(*) from raw_observations").fetchone()[0] - before
     record_files(con, run_id, observations + (refreshed_files or []))
 
-    quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
-    con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
+    if quarantine:
+        quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
+        con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
 
     result = LoadResult(records_read, len(observations) + known_records, len(quarantine), new_versions.height, observations_new)
     add_to_run(con, run_id, files_read, result)
