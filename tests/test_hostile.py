@@ -82,24 +82,29 @@ def warehouse_fingerprint(path: Path) -> dict[str, object]:
     business columns (not where or how often a version was read) and each raw and bookkeeping
     table's row count."""
     with connect(path, read_only=True) as con:
-        tables = [*RAW_TABLES, *COUNT_TABLES, *BOOKKEEPING]
-        counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
-        checksums = {m: mart_checksum(con, m, OBSERVATION_COLUMNS) for m in MART_CONTRACTS}
+        return fingerprint(con)
+
+
+def fingerprint(con) -> dict[str, object]:
+    tables = [*RAW_TABLES, *COUNT_TABLES, *BOOKKEEPING]
+    counts = {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
+    checksums = {m: mart_checksum(con, m, OBSERVATION_COLUMNS) for m in MART_CONTRACTS}
     return counts | checksums
 
 
-def new_runs(path: Path, before: int) -> list[dict]:
+def after_run(path: Path, runs_before: int) -> tuple[dict[str, object], list[dict], dict[str, list[dict]]]:
+    """The warehouse's fingerprint, the runs after the first `runs_before` and each one's
+    quarantined records, through one connection."""
     with connect(path, read_only=True) as con:
-        frame = con.execute(
+        runs = con.execute(
             """select run_id, status, records_read, records_loaded, records_quarantined, error
-               from runs order by started_at offset ?""", [before]
-        ).pl()  # fmt: skip
-    return frame.to_dicts()
-
-
-def quarantined(path: Path, run_id: str) -> list[dict]:
-    with connect(path, read_only=True) as con:
-        return con.execute("select source_file, source_path, locator, rule, reason from quarantine where run_id = ?", [run_id]).pl().to_dicts()
+               from runs order by started_at offset ?""", [runs_before]
+        ).pl().to_dicts()  # fmt: skip
+        quarantine = {
+            run["run_id"]: con.execute("select source_file, source_path, locator, rule, reason from quarantine where run_id = ?", [run["run_id"]]).pl().to_dicts()
+            for run in runs
+        }  # fmt: skip
+        return fingerprint(con), runs, quarantine
 
 
 # --- building bad inputs ---------------------------------------------------------------------
@@ -364,15 +369,16 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory: pytest.TempPathFactory, prefect_server) -> Path:
-    """The valid race, loaded twice (so the latest run changed nothing, as a bad input's run must not)."""
+def baseline(tmp_path_factory: pytest.TempPathFactory, prefect_server) -> tuple[Path, dict[str, object]]:
+    """The valid race, loaded twice (so the latest run changed nothing, as a bad input's run must
+    not), and its fingerprint (each case's copy holds the same files)."""
     root = tmp_path_factory.mktemp("baseline")
     source = mirror(root, BASELINE)
     warehouse = root / "warehouse" / "rekap.duckdb"
     for _ in range(2):
         result = CliRunner().invoke(cli(), ["run", "--sirekap", str(source), "--warehouse", str(warehouse)], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-    return warehouse
+    return warehouse, warehouse_fingerprint(warehouse)
 
 
 def cli():
@@ -388,11 +394,11 @@ def test_the_corpus_holds_at_least_45_kinds() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.kind for case in CASES])
-def test_bad_input_has_its_outcome_and_changes_nothing_else(case: Case, baseline: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_input_has_its_outcome_and_changes_nothing_else(case: Case, baseline: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The warehouse's folder is copied whole: whatever files the storage keeps beside it come along.
-    warehouse = tmp_path / "warehouse" / baseline.name
-    shutil.copytree(baseline.parent, warehouse.parent)
-    before = warehouse_fingerprint(warehouse)
+    source, before = baseline
+    warehouse = tmp_path / "warehouse" / source.name
+    shutil.copytree(source.parent, warehouse.parent)
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     for name, value in case.env.items():
@@ -401,8 +407,7 @@ def test_bad_input_has_its_outcome_and_changes_nothing_else(case: Case, baseline
     result = CliRunner().invoke(cli(), ["run", *map(str, case.make(inputs)), "--warehouse", str(warehouse)], catch_exceptions=False)
 
     assert result.exit_code == case.exit_code, result.output
-    after = warehouse_fingerprint(warehouse)
-    runs = new_runs(warehouse, before["runs"])
+    after, runs, quarantine = after_run(warehouse, before["runs"])
     says = case.says.replace("{root}", str(inputs))
     if case.exit_code == 2:
         assert result.output.strip().splitlines()[-1] == f"Error: {says}"
@@ -418,7 +423,7 @@ def test_bad_input_has_its_outcome_and_changes_nothing_else(case: Case, baseline
     assert run["status"] == "succeeded"
     assert run["records_read"] == run["records_loaded"] + run["records_quarantined"]
     assert (run["records_loaded"], run["records_quarantined"]) == (case.loaded, len(case.quarantine))
-    found = quarantined(warehouse, run["run_id"])
+    found = quarantine[run["run_id"]]
     for rule, where in case.quarantine:
         assert any(q["rule"] == rule and (q["source_path"].endswith(where) or q["locator"] == where) for q in found), (rule, where, found)
     assert len(found) == len(case.quarantine), found
@@ -466,12 +471,14 @@ def test_outcome_risk_arithmetic_cannot_overflow(tmp_path: Path) -> None:
     division brings it back to 10^13. Contracts keep real input far below; the model must not depend on it."""
     load_and_build(tmp_path / "w.duckdb", mirror(tmp_path, BASELINE)).close()
     con = connect(tmp_path / "w.duckdb")  # read-write: the test breaks the loaded rows on purpose
+    con.begin()  # one lake commit, as a night makes, not one per statement
     province = "select version_id from raw_documents where kind = 'node' and code = '64'"
     con.execute(f"update raw_node_votes set votes = 5 * 10^12 where version_id in ({province})")
     con.execute(f"update raw_nodes set progress_total = 2000000, progress_reported = 1000000 where version_id in ({province})")
     from warehouse import models
 
     models.build(con)
+    con.commit()
     assert con.execute("select sirekap_tps_reported, sirekap_tps_total, unreported_votes from outcome_risk where race_code = '64'").fetchone() == (
         1_000_000, 2_000_000, 10**13)
     con.close()
