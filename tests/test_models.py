@@ -308,6 +308,38 @@ def test_a_keyed_model_is_recomputed_only_for_the_codes_whose_input_rows_changed
     assert query(con, "select table_name from duckdb_tables() where temporary") == []
 
 
+def test_a_small_model_is_read_from_memory_by_the_later_models_and_equals_its_lake_table(tmp_path: Path, monkeypatch) -> None:
+    import duckdb
+
+    project = keyed_project(tmp_path)
+    (project / "marts" / "mart_c.sql").write_text("-- mart_c: one row.\nselect sum(scaled) as total from mart_b\n")
+    con = duckdb.connect()
+    con.execute("create table raw_t (code varchar, v int); create table raw_ref (factor int)")
+    con.execute("insert into raw_t select chr(97 + i::int), i + 1 from range(10) as t(i); insert into raw_ref values (10)")
+    seen: list[tuple[list, list]] = []
+    write_model = models.write_model
+
+    def spy(con, model, *args, **kwargs):
+        if model.name == "mart_c":  # mart_b (keyed, computed for the changed codes) is written and held by now
+            seen.append((query(con, "select * from temp.main.mart_b order by code"), query(con, "select * from memory.main.mart_b order by code")))
+        return write_model(con, model, *args, **kwargs)
+
+    monkeypatch.setattr(models, "write_model", spy)
+    models.build(con, project)
+    con.execute("insert into raw_t values ('b', 5)")  # b: 2 + 5 = 7, scaled 70; the total 550 + 50 = 600
+    models.build(con, project, changed={"raw_t"})
+    assert [held == lake for held, lake in seen] == [True, True] and ("b", 70) in seen[-1][0]
+    assert query(con, "select total from mart_c") == [(600,)]
+    assert query(con, "select table_name from duckdb_tables() where temporary") == []
+    # Nothing held (every table counted as large): the same rows, read from the tables themselves.
+    monkeypatch.setattr(models, "SMALL_TABLE", -1)
+    monkeypatch.setattr(models, "write_model", write_model)
+    con.execute("insert into raw_t values ('c', 1)")  # c: 3 + 1 = 4, the total 600 + 10 = 610
+    models.build(con, project, changed={"raw_t"})
+    assert query(con, "select total from mart_c") == [(610,)]
+    assert not query(con, "select table_name from duckdb_tables() where temporary and table_name = 'mart_b'")
+
+
 def test_a_keyed_line_must_name_every_table_the_model_reads(tmp_path: Path) -> None:
     project = keyed_project(tmp_path)
     (project / "marts" / "mart_b.sql").write_text("-- mart_b: one row per code.\n-- keyed by code: int_a.code\nselect * from int_a cross join raw_ref\n")
