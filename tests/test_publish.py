@@ -129,7 +129,7 @@ def test_runs_killed_at_twenty_points_leave_the_published_snapshot_and_the_rerun
     published, reference_1015, tmp_path: Path
 ) -> None:
     """One warehouse, killed at every point in turn: after each kill the published state is as it
-    was (the snapshot, the runs, every mart), so the next run starts from it; the run after the
+    was (the snapshot, the runs, the six MARTS' checksums), so the next run starts from it; the run after the
     last kill equals an uninterrupted one, whatever the twenty killed runs left in the data folder."""
     warehouse = copy_lake(published["0100"], tmp_path)
     before = published_state(warehouse)

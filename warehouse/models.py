@@ -275,7 +275,7 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
             deltas.add(model.name)
         if written in ("created", "replaced") or (written == "updated" and changed is None):  # comments lost, or other headers
             columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description} if contract else {}
-            comment_table(con, f"{current_database(con)}.main.{model.name}", f"{model.name}: {model.description}", columns)
+            comment_table(con, lake_table(con, model.name), f"{model.name}: {model.description}", columns)
     for table in [NEXT, OLD, GONE, ADDED, SCOPE, *(delta(name) for name in deltas), *(f"temp.main.{name}" for name in held)]:
         con.execute(f"drop table if exists {table}")
     create_macros(con, sql_dir, "macros")
@@ -370,12 +370,10 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model, scoped: bool = Fal
     computed and compared; the others are the model's rows already. `held`: the inputs held in
     memory (hold); the model's own table is always the lake's.
     """
-    name = f"{current_database(con)}.main.{model.name}"
+    name = lake_table(con, model.name)
     columns = table_columns(con, name)
     if not columns:
-        (rows,) = con.execute(f"create or replace table {name} as\n{model.sql}").fetchone()
-        if not rows:
-            storage.give_stats(con, name)
+        create_table_as(con, name, model.sql)
         return "created"
     source = scoped_sql(con, model, held) if scoped else model.sql
     con.execute(f"create or replace temp table rekap_model_next as select *, hash(model) as {ROW_HASH} from (\n{source}\n) as model")
@@ -421,11 +419,20 @@ def rewrite(con: duckdb.DuckDBPyConnection, model: Model, rows: str | None) -> s
     """Write the model's table anew, from the temp table `rows` holding its whole result (with
     ROW_HASH) or from its SQL; "replaced"."""
     source = f"select * exclude ({ROW_HASH}) from {rows}" if rows else model.sql
-    table = f"{current_database(con)}.main.{model.name}"
-    (written,) = con.execute(f"create or replace table {table} as\n{source}").fetchone()
-    if not written:
-        storage.give_stats(con, table)
+    create_table_as(con, lake_table(con, model.name), source)
     return "replaced"
+
+
+def create_table_as(con: duckdb.DuckDBPyConnection, table: str, sql: str) -> None:
+    """CREATE OR REPLACE TABLE `table` AS `sql`; a table created empty gets its statistics."""
+    (rows,) = con.execute(f"create or replace table {table} as\n{sql}").fetchone()
+    if not rows:
+        storage.give_stats(con, table)
+
+
+def lake_table(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Model `name`'s table in the lake, qualified: a temp table of its name may be held (hold)."""
+    return f"{current_database(con)}.main.{name}"
 
 
 def hold(con: duckdb.DuckDBPyConnection, model: Model, whole: bool) -> bool:
@@ -439,7 +446,7 @@ def hold(con: duckdb.DuckDBPyConnection, model: Model, whole: bool) -> bool:
         (rows,) = con.execute(f"select count(*) from {NEXT}").fetchone()
         source = f"select * exclude ({ROW_HASH}) from {NEXT}"
     else:
-        source = f"select * from {current_database(con)}.main.{model.name}"
+        source = f"select * from {lake_table(con, model.name)}"
         (rows,) = con.execute(f"select count(*) from ({source})").fetchone()
     if rows > SMALL_TABLE:
         return False
