@@ -265,3 +265,27 @@ def test_staging_models_are_views_and_the_others_tables(lake: Path) -> None:
         ).fetchall())  # fmt: skip
     expected = {m.name: "VIEW" if m.layer == "staging" else "BASE TABLE" for m in models.discover()}
     assert {name: kinds.get(name) for name in expected} == expected
+
+
+def test_an_extension_file_is_signature_checked_once_per_process_and_again_when_it_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from warehouse import storage
+
+    real = storage.extension_dir()
+    folder = tmp_path / "extensions"
+    folder.mkdir()
+    for name in ("ducklake", "sqlite_scanner"):
+        shutil.copyfile(real / f"{name}.duckdb_extension", folder / f"{name}.duckdb_extension")
+    monkeypatch.setattr(storage, "extension_dir", lambda: folder)
+    monkeypatch.setattr(storage, "_SIGNED", {})
+    storage.new_connection("sqlite").close()  # checked, then remembered
+    assert set(storage._SIGNED) == {folder / "ducklake.duckdb_extension", folder / "sqlite_scanner.duckdb_extension"}
+    storage.new_connection("sqlite").close()
+
+    # The file changed since its check (one byte of its code, so its signature no longer holds): checked again, refused.
+    target = folder / "ducklake.duckdb_extension"
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.unlink()
+    target.write_bytes(bytes(data))
+    with pytest.raises(duckdb.Error, match="signature"):
+        storage.new_connection("sqlite")
