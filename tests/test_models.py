@@ -3,6 +3,8 @@ missing-not-zero, and the model runner's own promises."""
 
 from __future__ import annotations
 
+import functools
+import json
 from pathlib import Path
 
 import pytest
@@ -161,6 +163,29 @@ def test_a_cycle_between_models_is_refused(tmp_path: Path) -> None:
     (tmp_path / "staging" / "b.sql").write_text("-- b: one row per x.\nselect * from a\n")
     with pytest.raises(models.ModelError, match="cycle"):
         models.discover(tmp_path)
+
+
+def test_the_tables_a_model_reads_are_kept_by_its_text_and_a_changed_file_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "share" / "reads.json"
+    monkeypatch.setattr(models, "READS_CACHE", cache)
+    monkeypatch.setattr(models, "_reads_cache", functools.cache(models._reads_cache.__wrapped__))
+    (tmp_path / "marts").mkdir()
+    model = tmp_path / "marts" / "m.sql"
+    model.write_text("-- m: one row per x.\nwith t as (select * from a) select * from t join b using (x)\n")
+    assert models.parse_model(model, "marts").reads == {"a", "b"}
+    kept = json.loads(cache.read_text())
+    assert sorted(kept.values()) == [["a", "b"]]
+
+    # Another text (the same file edited, so its size differs): parsed, not read from the cache.
+    model.write_text("-- m: one row per x.\nselect * from c\n")
+    assert models.parse_model(model, "marts").reads == {"c"}
+    assert sorted(json.loads(cache.read_text()).values()) == [["a", "b"], ["c"]]
+
+    # A cache that is not JSON is not used: the SQL is parsed.
+    cache.write_text("{not json")
+    monkeypatch.setattr(models, "_reads_cache", functools.cache(models._reads_cache.__wrapped__))
+    model.write_text("-- m: one row per x.\nselect * from dd\n")
+    assert models.parse_model(model, "marts").reads == {"dd"}
 
 
 def test_audits_report_the_rows_that_break_a_promise(make_mirror, tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
+import sys
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -116,6 +118,13 @@ def parse_keyed(path: Path, sql: str, reads: frozenset[str]) -> Keyed | None:
 
 
 def parse_model(path: Path, layer: str) -> Model:
+    """The model (or audit) in file `path`; parsed again only when the file changed."""
+    stat = path.stat()
+    return _parse_model(path, layer, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_model(path: Path, layer: str, mtime_ns: int, size: int) -> Model:
     name = path.stem
     if not NAME.match(name):
         raise ModelError(f"{path}: a model's file name must be a lower-case identifier")
@@ -124,18 +133,49 @@ def parse_model(path: Path, layer: str) -> Model:
     prefix = f"-- {name}: "
     if not header.startswith(prefix):
         raise ModelError(f"{path}: the first line must be '{prefix}one row per <grain>.'")
+    reads = table_reads(path, sql)
+    return Model(name, layer, path, sql, header[len(prefix) :].strip(), reads, parse_keyed(path, sql, reads))
+
+
+# Parsing the 64 SQL files with sqlglot costs ~0.7 s, in every process that builds: the tables each
+# SQL text reads are kept on disk by the text's hash, beside the installed packages.
+READS_CACHE = Path(sys.prefix) / "share" / "rekap" / f"sql-reads-sqlglot-{sqlglot.__version__}.json"
+
+
+def table_reads(path: Path, sql: str) -> frozenset[str]:
+    """Every table `sql` reads (not its CTEs), from sqlglot's parse or the cache of earlier ones."""
+    digest = hashlib.sha256(sql.encode()).hexdigest()
+    cache = _reads_cache()
+    if digest in cache:
+        return frozenset(cache[digest])
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
         raise ModelError(f"{path}: cannot parse: {exc}") from exc
     ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
     reads = frozenset(t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes)
-    return Model(name, layer, path, sql, header[len(prefix) :].strip(), reads, parse_keyed(path, sql, reads))
+    cache[digest] = sorted(reads)
+    try:  # written whole, then renamed: a reader sees the old cache or the new one
+        READS_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        tmp = READS_CACHE.with_name(f".{READS_CACHE.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(cache))
+        os.replace(tmp, READS_CACHE)
+    except OSError:  # a read-only install parses every time, as before
+        pass
+    return reads
+
+
+@functools.cache
+def _reads_cache() -> dict[str, list[str]]:
+    try:
+        cache = json.loads(READS_CACHE.read_text())
+    except (OSError, ValueError):
+        return {}
+    return cache if isinstance(cache, dict) else {}
 
 
 def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
     """Every model under sql/, in an order where each comes after the models it reads."""
-    # Parsing 47 files costs most of a second: parsed again only when a file changed.
     files = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for layer in LAYERS for path in sorted((sql_dir / layer).glob("*.sql")))
     return list(_discover(sql_dir, files))
 
