@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -185,8 +186,7 @@ def run(debug: bool, **options) -> None:
         except CrawlError as exc:  # before Prefect starts: one line, in a second, not a traceback after retries
             raise click.ClickException(str(exc)) from exc
     _run_flow(settings, debug=debug)
-    _show_results(settings)
-    _write_report(settings, "html", report_folder(settings), "id")
+    _show_and_report(settings, report_folder(settings), "id")
 
 
 @cli.command(short_help="Generate the Kaltim 2024 demo (SIREKAP, internal count, official recap) and run on it.", epilog="\b\nExample:\n  rekap demo --progress 1.0")
@@ -221,8 +221,7 @@ def demo(progress: float, seed: int, warehouse: Path, mirror: Path, out: Path | 
     echo(f"official recap: {len(KALTIM_2024.kabkota)} kab/kota and the province total -> {official}")
     settings = Settings(warehouse=warehouse, sirekap=(mirror, later), internal=(internal.path,), official=(official,))
     _run_flow(settings)
-    _show_results(settings)
-    _write_report(settings, "html", out or report_folder(settings), lang)
+    _show_and_report(settings, out or report_folder(settings), lang)
 
 
 @cli.command(short_help="Write the reconciliation report (html pages, md or csv).",
@@ -249,18 +248,37 @@ def report_folder(settings: Settings) -> Path:
     return Path(os.environ.get("REKAP_REPORTS") or DEFAULT_REPORTS) / (catalog.stem if catalog is not None else "shared-lake")
 
 
-def _write_report(settings: Settings, fmt: str, out: Path, lang: str = "id") -> None:
+@contextlib.contextmanager
+def _reading(settings: Settings):
+    """A read-only connection to the warehouse; what cannot be read is said in one line."""
     import duckdb
 
-    from report.render import write_report
     from warehouse.storage import WarehouseError, connect
 
-    location = settings.location()
     try:
-        with connect(location, read_only=True) as con:
-            written = write_report(con, fmt, out, str(location), lang)
+        with connect(settings.location(), read_only=True) as con:
+            yield con
     except (duckdb.Error, WarehouseError, LookupError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _show_and_report(settings: Settings, out: Path, lang: str) -> None:
+    """After a run: the results on the terminal, then the html report, read through one connection
+    (each connection costs a lake attach and a cold catalog)."""
+    with _reading(settings) as con:
+        _show_results(settings, con)
+        _write_report(settings, "html", out, lang, con)
+
+
+def _write_report(settings: Settings, fmt: str, out: Path, lang: str = "id", con=None) -> None:
+    from report.render import write_report
+
+    location = settings.location()
+    if con is None:
+        with _reading(settings) as con:
+            written = write_report(con, fmt, out, str(location), lang)
+    else:
+        written = write_report(con, fmt, out, str(location), lang)
     # The html report is a folder of pages: name its entry page, not each of them.
     shown = [p for p in written if p.name == "index.html"] or written
     for path in shown:
@@ -511,36 +529,37 @@ def _failure_line(exc: Exception, warehouse) -> str:
             f"\"select error from runs where status = 'failed' order by started_at desc limit 1\" (--debug shows the traceback)")
 
 
-def _show_results(settings: Settings) -> None:
+def _show_results(settings: Settings, con=None) -> None:
+    if con is None:
+        with _reading(settings) as con:
+            return _show_results(settings, con)
     import polars as pl
 
-    from warehouse.db import connect
     from warehouse.quality import quality_summary
 
     location = settings.location()
     # Few, short columns, so that each table fits 100 columns as a table (names wrap in their cell).
-    with connect(location, read_only=True) as con:
-        totals = con.execute(
-            """select election || '/' || contest as race, province_code || ' ' || coalesce(province_name, '') as province,
-                      nomor_urut as no, candidate_name as candidate, votes, share_pct, tps_reported as tps_in, tps_total
-               from province_totals order by election, contest, province_code, nomor_urut"""
-        ).pl()
-        winners = con.execute(
-            """select election || '/' || contest as race, region_code || ' ' || coalesce(region_name, '') as kabkota,
-                      winner_nomor_urut as no,
-                      -- A tie has no winner: say who shares first place instead.
-                      case when tie then 'tie: ' || array_to_string(list_transform(tied_nomor_urut, n -> lpad(cast(n as varchar), 2, '0')), ', ')
-                           else winner_name end as winner,
-                      winner_votes as votes, margin_votes as margin, margin_pct, tps_reported as tps_in, tps_total
-               from region_winners where level = 'kabkota' order by election, contest, region_code"""
-        ).pl()
-        risk = con.execute(
-            """select election || '/' || contest || '/' || race_code as race, race_name, internal_leader as int_lead,
-                      sirekap_leader as srk_lead, official_leader as off_lead, internal_margin_votes as int_margin,
-                      sirekap_margin_votes as srk_margin, official_margin_votes as off_margin, votes_at_stake as at_stake, verdict
-               from outcome_risk order by election, contest, race_code"""
-        ).pl()
-        quality = quality_summary(con)
+    totals = con.execute(
+        """select election || '/' || contest as race, province_code || ' ' || coalesce(province_name, '') as province,
+                  nomor_urut as no, candidate_name as candidate, votes, share_pct, tps_reported as tps_in, tps_total
+           from province_totals order by election, contest, province_code, nomor_urut"""
+    ).pl()
+    winners = con.execute(
+        """select election || '/' || contest as race, region_code || ' ' || coalesce(region_name, '') as kabkota,
+                  winner_nomor_urut as no,
+                  -- A tie has no winner: say who shares first place instead.
+                  case when tie then 'tie: ' || array_to_string(list_transform(tied_nomor_urut, n -> lpad(cast(n as varchar), 2, '0')), ', ')
+                       else winner_name end as winner,
+                  winner_votes as votes, margin_votes as margin, margin_pct, tps_reported as tps_in, tps_total
+           from region_winners where level = 'kabkota' order by election, contest, region_code"""
+    ).pl()
+    risk = con.execute(
+        """select election || '/' || contest || '/' || race_code as race, race_name, internal_leader as int_lead,
+                  sirekap_leader as srk_lead, official_leader as off_lead, internal_margin_votes as int_margin,
+                  sirekap_margin_votes as srk_margin, official_margin_votes as off_margin, votes_at_stake as at_stake, verdict
+           from outcome_risk order by election, contest, race_code"""
+    ).pl()
+    quality = quality_summary(con)
     totals = totals.with_columns(pl.col("candidate").map_elements(short_name, return_dtype=pl.Utf8))
     winners = winners.with_columns(pl.col("winner").map_elements(short_name, return_dtype=pl.Utf8))
     echo("\nProvince totals (province_totals; names without titles)")
