@@ -139,9 +139,10 @@ def edit_json(path: Path, change) -> None:
 
 
 def test_keyed_models_recomputed_for_the_changed_codes_equal_a_whole_rebuild(tmp_path: Path, monkeypatch) -> None:
-    # Every model written by difference (never anew because many rows moved), so each keyed model
-    # gets its inputs' changed rows and takes the keyed path on a small race too.
+    # Every model written by difference (never anew because many rows moved) and the keyed path
+    # taken on a small race too, so each keyed model gets its inputs' changed rows.
     monkeypatch.setattr(models, "REPLACE_SHARE", 1.0)
+    monkeypatch.setattr(models, "KEYED_ABOVE", -1)  # a race of any size is cut to its changed codes
     keyed_runs: list[str] = []
     scoped_sql = models.scoped_sql
     monkeypatch.setattr(models, "scoped_sql", lambda con, model, *held: keyed_runs.append(model.name) or scoped_sql(con, model, *held))

@@ -302,6 +302,7 @@ def test_a_keyed_model_is_recomputed_only_for_the_codes_whose_input_rows_changed
     import duckdb
 
     project = keyed_project(tmp_path)
+    monkeypatch.setattr(models, "KEYED_ABOVE", -1)  # every warehouse large enough to cut models to codes
     con = duckdb.connect()
     con.execute("create table raw_t (code varchar, v int); create table raw_ref (factor int)")
     # Ten codes, so that one or two moving is a difference, not most of the table.
@@ -331,12 +332,19 @@ def test_a_keyed_model_is_recomputed_only_for_the_codes_whose_input_rows_changed
     assert len(scopes) == 2 and query(con, "select code, scaled from mart_b where code < 'e' order by code") == [("a", 2), ("b", 14), ("d", 16)]
     # No delta tables are left behind.
     assert query(con, "select table_name from duckdb_tables() where temporary") == []
+    # A warehouse of up to KEYED_ABOVE documents computes mart_b whole: no scope, the same rows.
+    monkeypatch.setattr(models, "KEYED_ABOVE", 100)
+    con.execute("create table raw_documents as select range as n from range(100)")
+    con.execute("insert into raw_t values ('a', 1)")  # a: 1 + 1 = 2, scaled 4
+    assert [m.name for m in models.build(con, project, changed={"raw_t"})] == ["int_a", "mart_b"]
+    assert len(scopes) == 2 and query(con, "select code, scaled from mart_b where code < 'e' order by code") == [("a", 4), ("b", 14), ("d", 16)]
 
 
 def test_a_small_model_is_read_from_memory_by_the_later_models_and_equals_its_lake_table(tmp_path: Path, monkeypatch) -> None:
     import duckdb
 
     project = keyed_project(tmp_path)
+    monkeypatch.setattr(models, "KEYED_ABOVE", -1)
     (project / "marts" / "mart_c.sql").write_text("-- mart_c: one row.\nselect sum(scaled) as total from mart_b\n")
     con = duckdb.connect()
     con.execute("create table raw_t (code varchar, v int); create table raw_ref (factor int)")
