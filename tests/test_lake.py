@@ -289,3 +289,40 @@ def test_an_extension_file_is_signature_checked_once_per_process_and_again_when_
     target.write_bytes(bytes(data))
     with pytest.raises(duckdb.Error, match="signature"):
         storage.new_connection("sqlite")
+
+
+def test_upkeep_merges_a_table_s_small_files_once_they_pile_up_and_never_for_files_with_deletes(tmp_path: Path) -> None:
+    from warehouse import publish, storage
+
+    class Calls:  # the connection, with the statements upkeep runs written down
+        def __init__(self, con) -> None:
+            self.con, self.sql = con, []
+
+        def execute(self, sql, *args):
+            self.sql.append(sql)
+            return self.con.execute(sql, *args)
+
+    def merged(con) -> tuple[int, bool]:
+        calls = Calls(con)
+        upkeep = publish.maintain(calls, keep_nights=0)
+        return upkeep.files_merged, any("merge_adjacent_files" in sql for sql in calls.sql)
+
+    con = storage.connect(tmp_path / "w.sqlite")
+    files = ("select t.table_name, count(*) from __ducklake_metadata_lake.ducklake_data_file f join __ducklake_metadata_lake.ducklake_table t"
+             " using (table_id) where f.end_snapshot is null group by all order by 1")  # fmt: skip
+    con.execute("create table appended (i int); create table edited (i int)")
+    con.execute("insert into appended select range from range(1000)")
+    for night in range(8):  # a model table: each night's file gains deletes (too many to inline in the catalog)
+        con.execute(f"insert into edited select range + {night * 1000} from range(1000)")
+        con.execute(f"delete from edited where i between {night * 1000} and {night * 1000 + 499}")
+    # Eight files with deletes: DuckLake would merge none of them, so no merge is tried.
+    assert publish.mergeable_files(con) == 1
+    assert merged(con) == (0, False)
+    for night in range(1, 6):
+        con.execute(f"insert into appended select range + {night * 1000} from range(1000)")
+    # Six appended files: merged into one.
+    assert publish.mergeable_files(con) == 6
+    assert merged(con) == (1, True)
+    assert con.execute(files).fetchall() == [("appended", 1), ("edited", 8)]
+    assert con.execute("select count(*), sum(i) from appended").fetchone() == (6000, sum(range(6000)))
+    con.close()
