@@ -310,7 +310,10 @@ def test_upkeep_merges_a_table_s_small_files_once_they_pile_up_and_never_for_fil
     con = storage.connect(tmp_path / "w.sqlite")
     files = ("select t.table_name, count(*) from __ducklake_metadata_lake.ducklake_data_file f join __ducklake_metadata_lake.ducklake_table t"
              " using (table_id) where f.end_snapshot is null group by all order by 1")  # fmt: skip
+    big = "select data_file_id from __ducklake_metadata_lake.ducklake_data_file where end_snapshot is null and record_count = 1000000"
     con.execute("create table appended (i int); create table edited (i int)")
+    con.execute("insert into appended select range + 1000000 from range(1000000)")  # a first night: ~4 MB, past MERGE_BELOW_BYTES
+    (first_file,) = con.execute(big).fetchone()
     con.execute("insert into appended select range from range(1000)")
     for night in range(8):  # a model table: each night's file gains deletes (too many to inline in the catalog)
         con.execute(f"insert into edited select range + {night * 1000} from range(1000)")
@@ -320,9 +323,10 @@ def test_upkeep_merges_a_table_s_small_files_once_they_pile_up_and_never_for_fil
     assert merged(con) == (0, False)
     for night in range(1, 6):
         con.execute(f"insert into appended select range + {night * 1000} from range(1000)")
-    # Six appended files: merged into one.
+    # Six small appended files: merged into one; the big first file is left as it was (not rewritten).
     assert publish.mergeable_files(con) == 6
     assert merged(con) == (1, True)
-    assert con.execute(files).fetchall() == [("appended", 1), ("edited", 8)]
-    assert con.execute("select count(*), sum(i) from appended").fetchone() == (6000, sum(range(6000)))
+    assert con.execute(files).fetchall() == [("appended", 2), ("edited", 8)]
+    assert con.execute(big).fetchone() == (first_file,)
+    assert con.execute("select count(*), sum(i) from appended").fetchone() == (1_006_000, sum(range(6000)) + sum(range(1000000, 2000000)))
     con.close()

@@ -25,6 +25,10 @@ log = logging.getLogger("rekap")
 COMMIT_AUTHOR = "rekap"
 RUN_MESSAGE = "rekap run "  # + run id: how a published run's snapshot is found again
 COMPACT_FILES_PER_TABLE = 4  # merge once a table holds more files than this that merging can join
+# Only files smaller than this are merged, into each other: a table's big files are never
+# rewritten to take in a night's few appended rows, so a merge costs what the nights appended
+# (merging into them rewrote the whole raw layer every other night: 1.2-1.6 s at 100,000 TPS).
+MERGE_BELOW_BYTES = 2**20
 
 
 def commit_run(con: duckdb.DuckDBPyConnection, run_id: str) -> int:
@@ -47,16 +51,17 @@ def record_failed_run(location: storage.Location, run_id: str, error: str) -> No
 
 
 def mergeable_files(con: duckdb.DuckDBPyConnection) -> int:
-    """The most live data files of one table that merging could join: DuckLake merges only files
-    without deletes, and a model table's files gain deletes night after night. (Counting every
-    file instead triggered a merge that found nothing, every night of a season: 1.6 s a night at
-    100,000 TPS.) A few rows deleted at once are kept in the catalog (inlined), not in a delete
-    file: a file with only those counts here, and a merge may be tried for nothing."""
+    """The most live data files of one table that merging could join: those smaller than
+    MERGE_BELOW_BYTES without deletes (DuckLake merges no file with deletes, and a model table's
+    files gain deletes night after night). Counting every file instead started a merge that
+    found nothing, every night of a season (1.7 s a night at 100,000 TPS). A few rows deleted at
+    once are kept in the catalog (inlined), not in a delete file: a file with only those counts
+    here, and a merge may be tried for nothing."""
     meta = f"__ducklake_metadata_{storage.LAKE}"
     (most,) = con.execute(
         f"""select coalesce(max(files), 0) from (
                 select count(*) as files from {meta}.ducklake_data_file as f
-                where f.end_snapshot is null and not exists (
+                where f.end_snapshot is null and f.file_size_bytes < {MERGE_BELOW_BYTES} and not exists (
                     select 1 from {meta}.ducklake_delete_file as d where d.data_file_id = f.data_file_id and d.end_snapshot is null)
                 group by f.table_id)"""
     ).fetchone()  # fmt: skip
@@ -78,7 +83,7 @@ def maintain(con: duckdb.DuckDBPyConnection, keep_nights: int) -> Upkeep:
     # Compacting reads every table's file list: worth it only once small files have piled up
     # (each night appends a few per raw table), not every night.
     if mergeable_files(con) > COMPACT_FILES_PER_TABLE:
-        merged = len(con.execute(f"call ducklake_merge_adjacent_files('{lake}')").fetchall())
+        merged = len(con.execute(f"call ducklake_merge_adjacent_files('{lake}', max_file_size => {MERGE_BELOW_BYTES})").fetchall())
     published = con.execute(
         f"select snapshot_id from {lake}.snapshots() where commit_message like ? order by snapshot_id desc",
         [RUN_MESSAGE + "%"],
