@@ -271,14 +271,12 @@ def _show_and_report(settings: Settings, out: Path, lang: str) -> None:
 
 
 def _write_report(settings: Settings, fmt: str, out: Path, lang: str = "id", con=None) -> None:
-    from report.render import write_report
-
-    location = settings.location()
     if con is None:
         with _reading(settings) as con:
-            written = write_report(con, fmt, out, str(location), lang)
-    else:
-        written = write_report(con, fmt, out, str(location), lang)
+            return _write_report(settings, fmt, out, lang, con)
+    from report.render import write_report
+
+    written = write_report(con, fmt, out, str(settings.location()), lang)
     # The html report is a folder of pages: name its entry page, not each of them.
     shown = [p for p in written if p.name == "index.html"] or written
     for path in shown:

@@ -137,7 +137,7 @@ def _parse_model(path: Path, layer: str, mtime_ns: int, size: int) -> Model:
     return Model(name, layer, path, sql, header[len(prefix) :].strip(), reads, parse_keyed(path, sql, reads))
 
 
-# Parsing the 64 SQL files with sqlglot costs ~0.7 s, in every process that builds: the tables each
+# Parsing the 64 SQL files with sqlglot costs ~0.25 s, in every process that builds: the tables each
 # SQL text reads are kept on disk by the text's hash, beside the installed packages.
 READS_CACHE = Path(sys.prefix) / "share" / "rekap" / f"sql-reads-sqlglot-{sqlglot.__version__}.json"
 
