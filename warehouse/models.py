@@ -175,13 +175,8 @@ def _reads_cache() -> dict[str, list[str]]:
 
 
 def discover(sql_dir: Path = SQL_DIR) -> list[Model]:
-    """Every model under sql/, in an order where each comes after the models it reads."""
-    files = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for layer in LAYERS for path in sorted((sql_dir / layer).glob("*.sql")))
-    return list(_discover(sql_dir, files))
-
-
-@functools.lru_cache(maxsize=8)
-def _discover(sql_dir: Path, files: tuple) -> tuple[Model, ...]:
+    """Every model under sql/, in an order where each comes after the models it reads (each file
+    parsed once per process while it stays as it is: parse_model)."""
     models = {}
     for layer in LAYERS:
         for path in sorted((sql_dir / layer).glob("*.sql")):
@@ -191,7 +186,7 @@ def _discover(sql_dir: Path, files: tuple) -> tuple[Model, ...]:
             models[model.name] = model
     graph = {name: {dep for dep in m.reads if dep in models and dep != name} for name, m in models.items()}
     try:
-        return tuple(models[name] for name in TopologicalSorter(graph).static_order())
+        return [models[name] for name in TopologicalSorter(graph).static_order()]
     except CycleError as exc:
         raise ModelError(f"models read each other in a cycle: {exc.args[1]}") from exc
 
