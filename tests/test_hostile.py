@@ -1,4 +1,4 @@
-"""Hostile input through the real CLI: every kind of bad file, dump, count file, rule pack,
+"""Hostile input given to `rekap run`: every kind of bad file, dump, count file, rule pack,
 column configuration and argument rekap has been handed, each with the outcome it must have.
 
 One bad document is quarantined with the rule it broke and the night goes on; a bad configuration
@@ -6,6 +6,13 @@ or argument is a usage error before anything is read; a source that yields nothi
 with one line naming it. Every case runs on a copy of one baseline warehouse (a small, valid
 Pilkada race loaded twice), and checks that the run balances (read = loaded + quarantined) and
 that nothing else in the warehouse changed (`warehouse_fingerprint`).
+
+A usage error or a failed run goes through the whole CLI (its exit code and its one line are the
+outcome). A case whose outcome is in the warehouse (quarantined, run goes on) has its arguments
+parsed by `rekap run` itself and its night run by the function `rekap run`'s flow calls
+(`pipeline.run_night`): Prefect and the terminal display add a second a case and nothing the
+case checks. One CLI run of all those inputs at once then shows that the flow, the results and
+the report take every quarantine reason (`test_every_bad_input_at_once...`).
 """
 
 from __future__ import annotations
@@ -82,6 +89,7 @@ def warehouse_fingerprint(path: Path) -> dict[str, object]:
     business columns (not where or how often a version was read) and each raw and bookkeeping
     table's row count."""
     with connect(path, read_only=True) as con:
+        con.begin()  # one snapshot for every read (and one catalog lookup, not one a statement)
         return fingerprint(con)
 
 
@@ -96,6 +104,7 @@ def after_run(path: Path, runs_before: int) -> tuple[dict[str, object], list[dic
     """The warehouse's fingerprint, the runs after the first `runs_before` and each one's
     quarantined records, through one connection."""
     with connect(path, read_only=True) as con:
+        con.begin()
         runs = con.execute(
             """select run_id, status, records_read, records_loaded, records_quarantined, error
                from runs order by started_at offset ?""", [runs_before]
@@ -404,22 +413,44 @@ def test_bad_input_has_its_outcome_and_changes_nothing_else(case: Case, baseline
     for name, value in case.env.items():
         monkeypatch.setenv(name, value)
 
-    result = CliRunner().invoke(cli(), ["run", *map(str, case.make(inputs)), "--warehouse", str(warehouse)], catch_exceptions=False)
+    args = [*map(str, case.make(inputs)), "--warehouse", str(warehouse)]
+    says = case.says.replace("{root}", str(inputs))
+    if case.exit_code == 0:
+        summary = night_of_rekap_run(args)
+        after, runs, quarantine = after_run(warehouse, before["runs"])
+        assert [run["run_id"] for run in runs] == [summary.run_id]
+        check_quarantined(case, says, before, after, runs, quarantine)
+        return
+    result = CliRunner().invoke(cli(), ["run", *args], catch_exceptions=False)
 
     assert result.exit_code == case.exit_code, result.output
     after, runs, quarantine = after_run(warehouse, before["runs"])
-    says = case.says.replace("{root}", str(inputs))
     if case.exit_code == 2:
         assert result.output.strip().splitlines()[-1] == f"Error: {says}"
         assert after == before
         return
     (run,) = runs
-    if case.exit_code == 1:
-        (line,) = [line for line in result.output.splitlines() if line.strip()]
-        assert line.startswith("Error: run failed: ") and says in line and "Traceback" not in result.output
-        assert run["status"] == "failed" and says in run["error"]
-        assert after == before | {"runs": before["runs"] + 1}
-        return
+    (line,) = [line for line in result.output.splitlines() if line.strip()]
+    assert line.startswith("Error: run failed: ") and says in line and "Traceback" not in result.output
+    assert run["status"] == "failed" and says in run["error"]
+    assert after == before | {"runs": before["runs"] + 1}
+
+
+def night_of_rekap_run(args: list[str]):
+    """`rekap run ARGS`'s night without Prefect and the terminal: the command's own option parsing
+    and settings (flows.cli), then the function its flow calls (flows.pipeline.run_night)."""
+    from flows.cli import _run_settings, run
+    from flows.pipeline import run_night
+
+    with run.make_context("run", list(args)) as ctx:
+        options = dict(ctx.params)
+    options.pop("debug")
+    return run_night(_run_settings(**options))
+
+
+def check_quarantined(case: Case, says: str, before: dict, after: dict, runs: list[dict], quarantine: dict[str, list[dict]]) -> None:
+    """A case whose run goes on: its records quarantined with their rules, the rest as it was."""
+    (run,) = runs
     assert run["status"] == "succeeded"
     assert run["records_read"] == run["records_loaded"] + run["records_quarantined"]
     assert (run["records_loaded"], run["records_quarantined"]) == (case.loaded, len(case.quarantine))
@@ -432,6 +463,51 @@ def test_bad_input_has_its_outcome_and_changes_nothing_else(case: Case, baseline
     # Everything else as it was: the marts, every raw table; observations grew by the re-read documents only.
     assert after == before | {"runs": before["runs"] + 1, "quarantine": before["quarantine"] + len(case.quarantine),
                               "raw_observations": before["raw_observations"] + (case.loaded if case.observed is None else case.observed)}  # fmt: skip
+
+
+def test_every_bad_input_at_once_is_one_night_the_flow_the_results_and_the_report_take_whole(
+    baseline: tuple[Path, dict], tmp_path: Path, rekap, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cases whose run goes on, all in one `rekap run` through Prefect: one bad document never
+    fails a night, however many come. Each case's files are its own source; the run quarantines
+    exactly the cases' records, loads the rest and changes no mart; the results print, and the
+    html report lists the quarantined records (50 at most) under the run's balance."""
+    from report.i18n import label
+
+    source, before = baseline
+    warehouse = tmp_path / "warehouse" / source.name
+    shutil.copytree(source.parent, warehouse.parent)
+    args: list[str] = []
+    together: list[Case] = []
+    for i, case in enumerate(c for c in CASES if c.exit_code == 0 and not c.env):
+        (tmp_path / f"case-{i}").mkdir()
+        made = [str(a) for a in case.make(tmp_path / f"case-{i}")]
+        if {a for a in made if a.startswith("--")} <= {"--sirekap", "--internal", "--official"}:
+            args += made  # (a --columns or --rules file applies to the whole run, not to one case's files)
+            together.append(case)
+    assert len(together) >= 40
+    monkeypatch.setenv("REKAP_REPORTS", str(tmp_path / "reports"))
+
+    result = rekap("run", *args, "--warehouse", warehouse)
+
+    after, runs, quarantine = after_run(warehouse, before["runs"])
+    (run,) = runs
+    loaded, quarantined = sum(c.loaded for c in together), sum(len(c.quarantine) for c in together)
+    assert (run["status"], run["records_read"], run["records_loaded"], run["records_quarantined"]) == (
+        "succeeded", loaded + quarantined, loaded, quarantined)
+    found = quarantine[run["run_id"]]
+    for case in together:
+        for rule, where in case.quarantine:
+            assert any(q["rule"] == rule and (q["source_path"].endswith(where) or q["locator"] == where) for q in found), (case.kind, rule)
+    # The marts and raw tables as they were: every loaded record re-read a baseline document.
+    grew = ("runs", "quarantine", "raw_observations")
+    assert {k: v for k, v in after.items() if k not in grew} == {k: v for k, v in before.items() if k not in grew}
+    assert after["quarantine"] == before["quarantine"] + quarantined
+    assert f"{loaded + quarantined:,} records read, {loaded:,} loaded, {quarantined:,} quarantined" in result.output
+    assert "Province totals" in result.output and "Traceback" not in result.output
+    page = (tmp_path / "reports" / warehouse.stem / "index.html").read_text()
+    assert f"{loaded + quarantined} rekaman dibaca = {loaded} dimuat + {quarantined} dikarantina" in page
+    assert page.count(f"<li>{label('not_loaded', 'id')}: ") == min(50, quarantined)
 
 
 # --- the same rules, on the plain functions ----------------------------------------------------
