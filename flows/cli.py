@@ -250,13 +250,16 @@ def report_folder(settings: Settings) -> Path:
 
 @contextlib.contextmanager
 def _reading(settings: Settings):
-    """A read-only connection to the warehouse; what cannot be read is said in one line."""
+    """A read-only connection to the warehouse, reading one snapshot: a run that publishes
+    meanwhile changes nothing it reads (results and report of one night, not of two); what
+    cannot be read is said in one line."""
     import duckdb
 
     from warehouse.storage import WarehouseError, connect
 
     try:
         with connect(settings.location(), read_only=True) as con:
+            con.begin()
             yield con
     except (duckdb.Error, WarehouseError, LookupError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -291,7 +294,7 @@ def _write_report(settings: Settings, fmt: str, out: Path, lang: str = "id", con
 def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
     """Replay every finished crawl of the archive, oldest first, one run per crawl (as the nightly
     runs loaded them), into a new warehouse: the same marts, without the network."""
-    from warehouse.storage import Location, default_data_path
+    from warehouse.storage import Location, default_data_path, replace_catalog
 
     archive = archive or Path(os.environ.get("REKAP_ARCHIVE", DEFAULT_ARCHIVE))
     if warehouse.exists() and not replace:
@@ -299,7 +302,8 @@ def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
     # Built beside the target under another name, moved over it only when every crawl loaded.
     fresh = warehouse.with_name(f"{warehouse.name}.rebuild")
     shutil.rmtree(default_data_path(fresh), ignore_errors=True)
-    fresh.unlink(missing_ok=True)
+    for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):  # of a rebuild that stopped
+        leftover.unlink(missing_ok=True)
     from flows.nightly import rebuild_from_archive
     from flows.pipeline import RunFailed
 
@@ -309,7 +313,7 @@ def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
         raise click.ClickException(f"rebuild failed: {exc}") from exc
     shutil.rmtree(default_data_path(warehouse), ignore_errors=True)
     os.replace(default_data_path(fresh), default_data_path(warehouse))
-    os.replace(fresh, warehouse)
+    replace_catalog(fresh, warehouse)
     records = sum(s.load.records_read for s in summaries)
     echo(f"rebuilt {warehouse} from {archive}: {len(summaries)} crawls replayed, one run each; {records:,} records read")
     _show_results(Settings(warehouse=Location.parse(warehouse).catalog_file))

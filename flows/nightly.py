@@ -41,6 +41,7 @@ def crawl_task(crawl: CrawlSettings):
 @task(name="publish artifacts", cache_policy=NO_CACHE)
 def artifacts_task(warehouse: str, data_path: str | None) -> str:
     with connect(warehouse, read_only=True, data_path=data_path) as con:
+        con.begin()  # the three artifacts read one snapshot
         quality = quality_summary(con)
         report = collect(con, str(warehouse))
     create_markdown_artifact(key=QUALITY_ARTIFACT, markdown=quality, description="Data-quality findings per rule")

@@ -57,6 +57,27 @@ def test_query_is_read_only_and_errors_are_plain(tmp_path: Path) -> None:
     assert bad_sql.exit_code == 1 and "no_such_table" in bad_sql.output
 
 
+def test_the_results_and_the_report_read_one_snapshot_while_a_run_publishes(tmp_path: Path) -> None:
+    """`rekap run` shows its results and writes the report through one connection: a run that
+    publishes while they are read changes nothing they read (it would mix two nights)."""
+    from flows.cli import _reading
+    from flows.settings import Settings
+    from flows.sources.demo import generate_mirror
+    from tests.shared import load_only, mini_race
+
+    mirror = tmp_path / "mirror"
+    generate_mirror(mini_race(), mirror, progress=0.5)
+    settings = Settings(warehouse=tmp_path / "w.sqlite")
+    load_only(settings.warehouse, mirror).close()
+    runs = "select count(*) from runs"
+    with _reading(settings) as con:
+        assert con.execute(runs).fetchone() == (1,)
+        load_only(settings.warehouse, mirror).close()  # another night publishes meanwhile
+        assert con.execute(runs).fetchone() == (1,)
+    with _reading(settings) as con:
+        assert con.execute(runs).fetchone() == (2,)
+
+
 def test_a_dump_loads_like_the_mirror_and_its_bad_line_is_quarantined(rekap, tmp_path: Path) -> None:
     dump = tmp_path / "kaltim-1015.jsonl.gz"
     with gzip.open(dump, "wb") as out:

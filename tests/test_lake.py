@@ -330,3 +330,39 @@ def test_upkeep_merges_a_table_s_small_files_once_they_pile_up_and_never_for_fil
     assert con.execute(big).fetchone() == (first_file,)
     assert con.execute("select count(*), sum(i) from appended").fetchone() == (1_006_000, sum(range(6000)) + sum(range(1000000, 2000000)))
     con.close()
+
+
+def test_a_catalog_replaced_takes_its_log_along_and_never_the_replaced_ones(tmp_path: Path) -> None:
+    """`rekap rebuild --replace` moves the new catalog over the old: the old one's write-ahead log
+    must not stay beside it (SQLite would replay it onto the new file), and the new one's must
+    come along (it may hold the last commits)."""
+    import sqlite3
+
+    from warehouse.storage import replace_catalog
+
+    def table_of(path: Path, rows: int):
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("pragma journal_mode = wal")
+        db.execute("pragma wal_autocheckpoint = 0")  # the rows stay in the log while db is open
+        db.execute("create table t (x)")
+        db.executemany("insert into t values (?)", [(i,) for i in range(rows)])
+        return db
+
+    old, new = tmp_path / "old.sqlite", tmp_path / "new.sqlite"
+    holding_old, holding_new = table_of(old, 7), table_of(new, 3)
+    assert Path(f"{old}-wal").stat().st_size > 0 and Path(f"{new}-wal").stat().st_size > 0
+    # Copies of the files as they are now, each log still holding its rows, with no one holding them.
+    target, source = tmp_path / "w.sqlite", tmp_path / "w.sqlite.rebuild"
+    for a, b in ((old, target), (new, source)):
+        for suffix in ("", "-wal"):
+            shutil.copyfile(f"{a}{suffix}", f"{b}{suffix}")
+    holding_old.close()
+    holding_new.close()
+
+    replace_catalog(source, target)
+
+    assert not Path(f"{source}-wal").exists() and not source.exists()
+    db = sqlite3.connect(target)
+    assert db.execute("select count(*) from t").fetchone() == (3,)  # the new catalog's rows, from its log
+    assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+    db.close()

@@ -187,6 +187,54 @@ def test_readers_are_never_refused_and_never_see_half_a_run(published, tmp_path:
     assert query(warehouse, GOVERNOR) == AT_1015
 
 
+HOLDING_READER = """
+import sys, duckdb
+con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+for name in ("sqlite_scanner", "ducklake"):
+    con.execute(f"load '{sys.argv[1]}/{name}.duckdb_extension'")
+con.execute(sys.argv[2], [sys.argv[3]] + sys.argv[4:])
+con.begin()  # as a query still running: it reads one snapshot until it ends
+runs = "select count(*) from lake.runs"
+print(con.execute(runs).fetchone()[0], flush=True)
+sys.stdin.readline()
+print(con.execute(runs).fetchone()[0], flush=True)
+con.commit()
+print(con.execute(runs).fetchone()[0], flush=True)
+"""
+
+
+def test_a_query_still_reading_never_fails_the_night_that_commits_meanwhile(tmp_path: Path) -> None:
+    """An analyst's long query holds the SQLite catalog while it reads. In SQLite's default journal
+    mode the night committing meanwhile failed with "database is locked"; the catalog is kept in
+    write-ahead-log mode (a catalog made before is switched by the next night), and the night
+    commits while the query goes on reading its own snapshot."""
+    from flows.sources.demo import generate_mirror
+    from tests.shared import load_only, mini_race
+    from warehouse.storage import WAL_FORMAT
+
+    mirror, warehouse = tmp_path / "mirror", tmp_path / "w.sqlite"
+    generate_mirror(mini_race(), mirror, progress=0.5)
+    load_only(warehouse, mirror).close()
+    old = subprocess.run([sys.executable, "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('pragma journal_mode = delete').fetchone()[0])",
+                          str(warehouse)], capture_output=True, text=True)  # fmt: skip
+    assert old.stdout.strip() == "delete"  # as a catalog made before this change
+    load_only(warehouse, mirror).close()
+    assert warehouse.read_bytes()[18:20] == WAL_FORMAT  # the night switched it
+
+    attach, params = attach_sql(Location.parse(warehouse), read_only=True)
+    reader = subprocess.Popen([sys.executable, "-c", HOLDING_READER, str(extension_dir()), attach, *params],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert reader.stdout.readline().strip() == "2", reader.stderr.read()
+        load_only(warehouse, mirror).close()  # the night commits while the reader holds its snapshot
+        out, err = reader.communicate("go\n", timeout=60)
+    finally:
+        reader.kill()
+    assert reader.returncode == 0, err
+    assert out.split() == ["2", "3"]  # still its own snapshot, then the night's
+    assert query(warehouse, "select count(*) from runs where status = 'succeeded'") == [(3,)]
+
+
 def test_the_same_inputs_again_give_identical_marts(published, reference_1015, tmp_path: Path) -> None:
     warehouse = copy_lake(published["1015"], tmp_path)
     finish(start_night(warehouse, KALTIM_1015))
