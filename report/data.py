@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 import duckdb
 import polars as pl
 
+from warehouse.storage import lake_tables
+
 SOURCES = ("internal", "sirekap", "official")
 SOURCE_LABELS = {"internal": "Internal count", "sirekap": "SIREKAP", "official": "Official recap (D.HASIL)"}
 PAIRS = (("internal", "sirekap"), ("internal", "official"), ("sirekap", "official"))
@@ -36,7 +38,7 @@ class Report:
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
+    return lake_tables(con)
 
 
 def collect(con: duckdb.DuckDBPyConnection, warehouse: str = "") -> Report:

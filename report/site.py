@@ -22,6 +22,7 @@ import polars as pl
 from report.data import SOURCES, Report, collect
 from report.i18n import label, number, percent, signed_number
 from report.render import _names, race_id
+from warehouse.storage import lake_tables
 
 SOURCE_COLOURS = {"internal": "#6a4c93", "sirekap": "#1769aa", "official": "#2e7d32"}
 SEARCH_RESULTS_SHOWN = 40
@@ -115,7 +116,7 @@ class Drilldown:
 
 
 def collect_drilldown(con: duckdb.DuckDBPyConnection) -> Drilldown:
-    tables = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
+    tables = lake_tables(con)
 
     def frame(sql: str, table: str) -> pl.DataFrame:
         return con.execute(sql).pl() if table in tables else pl.DataFrame()

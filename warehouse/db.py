@@ -87,7 +87,7 @@ BOOKKEEPING = {
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw and bookkeeping tables if missing, with their column comments."""
-    existing = {name for (name,) in con.execute("select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+    existing = storage.lake_tables(con)
     if existing >= {*RAW_TABLES, *COUNT_TABLES, *BOOKKEEPING}:
         return  # commented when created: a night adds no catalog change for them
     descriptions = column_descriptions()

@@ -604,7 +604,7 @@ def changed_inputs(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> set[s
     """The input tables that changed since the last build; None when everything must be rebuilt
     (no build yet, other SQL or rule pack, a mart missing)."""
     row = con.execute("select code_fingerprint, input_counts from model_builds order by built_at desc limit 1").fetchone()
-    marts = {name for (name,) in con.execute("select table_name from duckdb_tables() where database_name = current_database()").fetchall()}
+    marts = storage.lake_tables(con)
     if row is None or row[0] != inputs.code or not set(MART_CONTRACTS) <= marts:
         return None
     before = json.loads(row[1])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import duckdb
 
+from warehouse.storage import lake_tables
+
 REQUIRED = ("ref_rules", "int_rule_checks", "anomalies", "tps_status", "data_quality")
 COMPLETENESS = ("complete", "chart_only", "admin_only", "empty")
 STATUSES = ("valid", "flagged", "incomplete", "empty")
@@ -16,7 +18,7 @@ STATUSES = ("valid", "flagged", "incomplete", "empty")
 
 def quality_summary(con: duckdb.DuckDBPyConnection) -> str:
     """Markdown: TPS completeness and status per contest, then one line per rule of the pack."""
-    present = {row[0] for row in con.execute("select table_name from duckdb_tables()").fetchall()}
+    present = lake_tables(con)
     missing = [t for t in REQUIRED if t not in present]
     if missing:
         return f"## Data quality\n\nNo data-quality tables yet ({', '.join(missing)}): build the models first.\n"
