@@ -387,13 +387,12 @@ def write_view(con: duckdb.DuckDBPyConnection, model: Model, refresh: bool) -> s
     """Staging models are views: each renames and casts one raw table, so a stored copy would
     only double the raw layer's storage and its rows are the raw table's anyway. Made when
     missing, or again on a full build (other SQL); "view"."""
-    kinds = dict(con.execute(
-        "select table_name, table_type from information_schema.tables where table_catalog = current_database() and table_schema = 'main' and table_name = ?",
-        [model.name],
-    ).fetchall())  # fmt: skip
-    if kinds.get(model.name) == "BASE TABLE":  # a warehouse from before staging models were views
+    # duckdb_views(), not information_schema.tables: that loads every table's statistics first
+    # (17 ms a view, 0.14 s a night).
+    is_view = con.execute("select count(*) from duckdb_views() where database_name = current_database() and view_name = ?", [model.name]).fetchone()[0]
+    if not is_view and model.name in storage.lake_tables(con):  # a warehouse from before staging models were views
         con.execute(f"drop table {model.name}")
-    if refresh or kinds.get(model.name) != "VIEW":
+    if refresh or not is_view:
         con.execute(f"create or replace view {model.name} as\n{model.sql}")
         comment_table(con, model.name, f"{model.name}: {model.description}", {}, kind="view")
     return "view"
