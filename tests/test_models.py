@@ -200,6 +200,7 @@ def test_audits_report_the_rows_that_break_a_promise(make_mirror, tmp_path: Path
     # A document whose chart contradicts its table never loads (chart_table_mismatch): the audit
     # guards rekap's own work, so break it as a bug in the loader would.
     with connect(tmp_path / "w.duckdb") as con:
+        con.begin()  # one lake transaction, as a night's (in autocommit every statement is a commit)
         con.execute("update raw_child_votes set votes = 90 where candidate_id = '1'")
         models.build(con)
         failure = models.audit_failures(models.run_audits(con))

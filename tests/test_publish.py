@@ -82,6 +82,7 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 def published_state(warehouse: Path) -> tuple:
     """What a reader is given: the last snapshot, its marts, its runs."""
     with connect(warehouse, read_only=True) as con:
+        con.begin()  # one snapshot
         snapshot = con.execute(f"select max(snapshot_id) from {LAKE}.snapshots()").fetchone()[0]
         runs = con.execute("select run_id, status from runs order by run_id").fetchall()
         return snapshot, runs, {mart: mart_checksum(con, mart) for mart in MARTS}
