@@ -478,16 +478,24 @@ class _NoErrorRecords(logging.Filter):
 
 
 def _run_flow(settings: Settings, debug: bool = False) -> None:
+    from warehouse.storage import WarehouseError, writer_lock
+
+    try:
+        # A folder, an old file or a busy warehouse: said in a second, before Prefect starts (the
+        # night takes the lock itself; this only asks whether another run holds it now).
+        settings.location().check(must_exist=False)
+        with writer_lock(settings.location()):
+            pass
+    except WarehouseError as exc:
+        raise click.ClickException(str(exc)) from exc
     prefect_environment()
     from flows.nightly import nightly
-    from warehouse.storage import WarehouseError
 
     quiet = _NoErrorRecords()
     loggers = [] if debug else [logging.getLogger(name) for name in PREFECT_RUN_LOGGERS]
     for logger in loggers:
         logger.addFilter(quiet)
     try:
-        settings.location().check(must_exist=False)  # a folder or an old file: said before anything starts
         summary = nightly(list(settings.sirekap), _absolute_warehouse(settings.warehouse), settings.election_year, settings.rules,
                           list(settings.internal), list(settings.official), settings.columns,
                           dataclasses.asdict(settings.crawl) if settings.crawl else None,

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from flows.cli import cli
@@ -76,6 +77,20 @@ def test_the_results_and_the_report_read_one_snapshot_while_a_run_publishes(tmp_
         assert con.execute(runs).fetchone() == (1,)
     with _reading(settings) as con:
         assert con.execute(runs).fetchone() == (2,)
+
+
+def test_a_busy_warehouse_is_said_before_prefect_starts(tmp_path: Path, monkeypatch) -> None:
+    """A second `rekap run` on a warehouse another run is writing says so at once, not after
+    Prefect's start (a temporary server, ~10 s); the night still takes the lock itself."""
+    import flows.cli
+    from warehouse.storage import Location, writer_lock
+
+    monkeypatch.setattr(flows.cli, "prefect_environment", lambda: pytest.fail("Prefect was started for a busy warehouse"))
+    warehouse = tmp_path / "w.sqlite"
+    with writer_lock(Location.parse(warehouse)):  # as the other run holds it
+        result = invoke("run", "--sirekap", KALTIM_1015, "--warehouse", warehouse)
+    assert result.exit_code == 1
+    assert result.output.strip() == f"Error: the warehouse {warehouse} is busy: another rekap run is writing it (lock {warehouse}.lock); try again when it ends"
 
 
 def test_a_dump_loads_like_the_mirror_and_its_bad_line_is_quarantined(rekap, tmp_path: Path) -> None:

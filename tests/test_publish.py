@@ -272,6 +272,7 @@ def test_a_second_run_on_a_busy_warehouse_says_so(published, tmp_path: Path) -> 
     assert second.returncode == 1
     assert "is busy: another rekap run is writing it" in second.stderr
     assert "Traceback" not in second.stderr + second.stdout
+    assert len(second.stderr.strip().splitlines()) == 1 and not second.stdout
 
 
 @pytest.fixture(scope="module")
