@@ -266,6 +266,13 @@ def connect(warehouse: str | Path | Location, read_only: bool = False, at: int |
                 continue
             con.close()
             first = str(exc).splitlines()[0]
+            file = location.catalog_file
+            if file is not None and file.exists() and not os.access(file.parent, os.W_OK):
+                # SQLite reads a write-ahead-log catalog through a shared-memory file beside it.
+                raise WarehouseError(f"cannot open the warehouse {location}: its folder {file.parent} is read-only, and SQLite reads the catalog "
+                                     f"(kept in write-ahead-log mode) only where it may write the index file beside it: copy the catalog "
+                                     f"and its data folder somewhere writable, or publish a copy switched back with "
+                                     f"`sqlite3 COPY.sqlite 'pragma journal_mode = delete'`") from exc  # fmt: skip
             raise WarehouseError(f"cannot open the warehouse {location}: {first}") from exc
     con.execute(f"use {LAKE}")
     from warehouse.models import create_macros  # models imports storage: import when used
