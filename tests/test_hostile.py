@@ -485,7 +485,7 @@ def test_every_bad_input_at_once_is_one_night_the_flow_the_results_and_the_repor
         if {a for a in made if a.startswith("--")} <= {"--sirekap", "--internal", "--official"}:
             args += made  # (a --columns or --rules file applies to the whole run, not to one case's files)
             together.append(case)
-    assert len(together) >= 40
+    assert len(together) >= 50
     monkeypatch.setenv("REKAP_REPORTS", str(tmp_path / "reports"))
 
     result = rekap("run", *args, "--warehouse", warehouse)
