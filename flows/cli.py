@@ -294,7 +294,7 @@ def _write_report(settings: Settings, fmt: str, out: Path, lang: str = "id", con
 def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
     """Replay every finished crawl of the archive, oldest first, one run per crawl (as the nightly
     runs loaded them), into a new warehouse: the same marts, without the network."""
-    from warehouse.storage import Location, default_data_path, replace_catalog
+    from warehouse.storage import WAL_FILES, Location, default_data_path, replace_catalog
 
     archive = archive or Path(os.environ.get("REKAP_ARCHIVE", DEFAULT_ARCHIVE))
     if warehouse.exists() and not replace:
@@ -302,7 +302,7 @@ def rebuild(archive: Path | None, warehouse: Path, replace: bool) -> None:
     # Built beside the target under another name, moved over it only when every crawl loaded.
     fresh = warehouse.with_name(f"{warehouse.name}.rebuild")
     shutil.rmtree(default_data_path(fresh), ignore_errors=True)
-    for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):  # of a rebuild that stopped
+    for leftover in (fresh, *(Path(f"{fresh}{suffix}") for suffix in WAL_FILES)):  # of a rebuild that stopped
         leftover.unlink(missing_ok=True)
     from flows.nightly import rebuild_from_archive
     from flows.pipeline import RunFailed

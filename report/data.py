@@ -37,12 +37,8 @@ class Report:
         return self.races.is_empty()
 
 
-def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return lake_tables(con)
-
-
 def collect(con: duckdb.DuckDBPyConnection, warehouse: str = "") -> Report:
-    tables = _tables(con)
+    tables = lake_tables(con)
     if "outcome_risk" not in tables:
         raise LookupError("the warehouse has no outcome_risk table: run `rekap run` (or `rekap demo`) first")
     races = con.execute(

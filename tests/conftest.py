@@ -19,18 +19,6 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"tests need the shared data at {SHARED_DATA}")
 
 
-# The files that take longest (seconds of one worker, `make test` with --durations=0, 2 December),
-# handed out first: `--dist loadfile` gives each worker a file at a time in collection order, so a
-# long file collected late kept one worker busy after the other had finished.
-LONGEST_FIRST = ("test_hostile.py", "test_publish.py", "test_crawl.py", "test_incremental.py", "test_lake.py",  # 117, 108, 68, 60, 43
-                 "test_cli.py", "test_schedule.py", "test_report_site.py", "test_reconciliation.py")  # 30-40 each
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each file's own order kept
-
-
 @pytest.fixture(scope="session")
 def prefect_server():
     """One temporary Prefect server for the whole session (~20 s), only for tests that run flows."""

@@ -211,16 +211,17 @@ def test_a_query_still_reading_never_fails_the_night_that_commits_meanwhile(tmp_
     commits while the query goes on reading its own snapshot."""
     from flows.sources.demo import generate_mirror
     from tests.shared import load_only, mini_race
-    from warehouse.storage import WAL_FORMAT
+
+    def journal_mode(pragma: str) -> str:  # asked of SQLite itself, in a process of its own
+        code = f"import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('pragma {pragma}').fetchone()[0])"
+        return subprocess.run([sys.executable, "-c", code, str(warehouse)], capture_output=True, text=True).stdout.strip()
 
     mirror, warehouse = tmp_path / "mirror", tmp_path / "w.sqlite"
     generate_mirror(mini_race(), mirror, progress=0.5)
     load_only(warehouse, mirror).close()
-    old = subprocess.run([sys.executable, "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('pragma journal_mode = delete').fetchone()[0])",
-                          str(warehouse)], capture_output=True, text=True)  # fmt: skip
-    assert old.stdout.strip() == "delete"  # as a catalog made before this change
+    assert journal_mode("journal_mode = delete") == "delete"  # as a catalog made before this change
     load_only(warehouse, mirror).close()
-    assert warehouse.read_bytes()[18:20] == WAL_FORMAT  # the night switched it
+    assert journal_mode("journal_mode") == "wal"  # the night switched it
 
     attach, params = attach_sql(Location.parse(warehouse), read_only=True)
     reader = subprocess.Popen([sys.executable, "-c", HOLDING_READER, str(extension_dir()), attach, *params],

@@ -132,16 +132,28 @@ def write_ahead_log(catalog_file: Path) -> None:
         finally:
             db.close()
         return
+    if journal_mode(catalog_file) == "delete":
+        subprocess.run([sys.executable, "-c", _SWITCH_TO_WAL, str(catalog_file)], capture_output=True, timeout=30)
+
+
+def journal_mode(catalog_file: Path) -> str | None:
+    """"wal" or "delete" (rollback journal) for a SQLite file, from its header (bytes 18-19, the
+    read and write format versions: 2 in WAL mode); None for anything else."""
     with open(catalog_file, "rb") as handle:
         header = handle.read(20)
-    if header[:16] == SQLITE_MAGIC and header[18:20] != WAL_FORMAT:
-        subprocess.run([sys.executable, "-c", _SWITCH_TO_WAL, str(catalog_file)], capture_output=True, timeout=30)
+    if len(header) < 20 or header[:16] != SQLITE_MAGIC:
+        return None
+    return "wal" if header[18:20] == b"\x02\x02" else "delete"
+
+
+# Beside a WAL catalog: its log (which may still hold the last commits) and the log's index.
+WAL_FILES = ("-wal", "-shm")
 
 
 def replace_catalog(source: Path, target: Path) -> None:
     """Move a closed catalog file over another with its write-ahead log, which may still hold its
     last commits; the target's own log goes (SQLite would replay it onto the new file)."""
-    for suffix in ("-wal", "-shm"):
+    for suffix in WAL_FILES:
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     wal = Path(f"{source}-wal")
     if wal.exists():
@@ -150,7 +162,6 @@ def replace_catalog(source: Path, target: Path) -> None:
     os.replace(source, target)
 
 
-WAL_FORMAT = b"\x02\x02"  # a SQLite file's bytes 18-19 (read and write format versions) in WAL mode
 _SWITCH_TO_WAL = """
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], timeout=1, isolation_level=None)
@@ -267,7 +278,7 @@ def connect(warehouse: str | Path | Location, read_only: bool = False, at: int |
             con.close()
             first = str(exc).splitlines()[0]
             file = location.catalog_file
-            if file is not None and file.exists() and not os.access(file.parent, os.W_OK):
+            if file is not None and file.exists() and journal_mode(file) == "wal" and not os.access(file.parent, os.W_OK):
                 # SQLite reads a write-ahead-log catalog through a shared-memory file beside it.
                 raise WarehouseError(f"cannot open the warehouse {location}: its folder {file.parent} is read-only, and SQLite reads the catalog "
                                      f"(kept in write-ahead-log mode) only where it may write the index file beside it: copy the catalog "
