@@ -365,6 +365,24 @@ def test_province_totals_shares_ranks_and_flagged_votes_per_candidate() -> None:
     ])  # fmt: skip
 
 
+def test_int_region_candidate_flags_sums_each_candidates_votes_in_error_flagged_tps_up_to_the_nation() -> None:
+    other_kel_tps = "3101011002001"
+    check_model("int_region_candidate_flags", {
+        "int_tps_flags": [ppwp(code=T1, error_flagged=True), ppwp(code=T2, error_flagged=False), ppwp(code=other_kel_tps, error_flagged=True)],
+        "int_node_votes": [
+            ppwp(code=T1, candidate_id=ANIES, votes=10), ppwp(code=T1, candidate_id=PRABOWO, votes=20),
+            ppwp(code=T2, candidate_id=ANIES, votes=99),  # T2 has no error-level finding: counted nowhere
+            ppwp(code=other_kel_tps, candidate_id=ANIES, votes=5),
+        ],
+    }, [
+        # Anies: 10 in T1 + 5 in the other kelurahan's TPS from the kecamatan up; Prabowo: T1's 20 only.
+        *(ppwp(region_code=code, candidate_id=ANIES, votes_flagged=15) for code in ("0", "31", "3101", "310101")),
+        *(ppwp(region_code=code, candidate_id=PRABOWO, votes_flagged=20) for code in ("0", "31", "3101", "310101", KEL, T1)),
+        ppwp(region_code=KEL, candidate_id=ANIES, votes_flagged=10), ppwp(region_code=T1, candidate_id=ANIES, votes_flagged=10),
+        ppwp(region_code="3101011002", candidate_id=ANIES, votes_flagged=5), ppwp(region_code=other_kel_tps, candidate_id=ANIES, votes_flagged=5),
+    ])  # fmt: skip
+
+
 def test_int_tps_facts_classifies_completeness_and_sums_the_chart() -> None:
     check_model("int_tps_facts", {
         "int_nodes": [
@@ -795,29 +813,45 @@ def test_corrections_lists_what_the_latest_run_changed() -> None:
     ])  # fmt: skip
 
 
-def test_data_quality_counts_checked_and_flagged_tps_at_every_level_above_them() -> None:
+def test_int_kelurahan_rule_counts_counts_each_tps_once_per_rule_in_its_kelurahan() -> None:
     other_kel_tps = "3101011002001"
 
     def check(code: str, rule_id: str, broken: bool, enabled: bool = True, level: str = "tps") -> dict:
         return ppwp(code=code, level=level, rule_id=rule_id, category="arithmetic", severity="error", enabled=enabled, broken=broken)
 
-    check_model("data_quality", {
+    check_model("int_kelurahan_rule_counts", {
         "int_rule_checks": [
             check(T1, "c1_candidate_sum", True), check(other_kel_tps, "c1_candidate_sum", False),
+            check(T2, "c1_candidate_sum", False), check(T2, "c1_candidate_sum", True),  # two rows for one TPS: it counts once, flagged
             check(T1, "votes_over_dpt", True, enabled=False),  # a disabled rule counts nowhere
             check(KEL, "rollup_tps_sum", True, level="kelurahan"),  # a region's own finding: in anomalies, not here
         ],
-        "int_tps_flags": [ppwp(code=T1, votes=100), ppwp(code=other_kel_tps, votes=80)],
+        "int_tps_flags": [ppwp(code=T1, votes=100), ppwp(code=T2, votes=30), ppwp(code=other_kel_tps, votes=80)],
+    }, [
+        # T1 and T2 in KEL, both flagged: 100 + 30 votes. The other kelurahan's TPS passed: no votes flagged (0, not missing).
+        ppwp(region_code=KEL, rule_id="c1_candidate_sum", severity="error", tps_checked=2, tps_flagged=2, votes_in_flagged_tps=130),
+        ppwp(region_code="3101011002", rule_id="c1_candidate_sum", severity="error", tps_checked=1, tps_flagged=0, votes_in_flagged_tps=0),
+    ])  # fmt: skip
+
+
+def test_data_quality_sums_its_kelurahan_at_every_level_above_them() -> None:
+    def kelurahan(code: str, checked: int, flagged: int, votes: int) -> dict:
+        return ppwp(region_code=code, rule_id="c1_candidate_sum", category="arithmetic", severity="error",
+                    tps_checked=checked, tps_flagged=flagged, votes_in_flagged_tps=votes)  # fmt: skip
+
+    check_model("data_quality", {
+        "int_kelurahan_rule_counts": [kelurahan(KEL, 2, 1, 100), kelurahan("3101011002", 1, 0, 0), kelurahan("6401011001", 3, 2, 50)],
         "int_region_names": [{"code": "31", "region_name": "DKI JAKARTA"}],
     }, [
-        # Both TPS are under 0, 31, 3101 and 310101: 2 checked, 1 flagged, its 100 votes.
-        *({"level": level, "region_code": code, "region_name": name, "rule_id": "c1_candidate_sum", "severity": "error",
-           "tps_checked": 2, "tps_flagged": 1, "votes_in_flagged_tps": 100}
-          for level, code, name in (("nasional", "0", None), ("provinsi", "31", "DKI JAKARTA"), ("kabkota", "3101", None), ("kecamatan", "310101", None))),
-        {"level": "kelurahan", "region_code": KEL, "region_name": None, "rule_id": "c1_candidate_sum", "severity": "error",
-         "tps_checked": 1, "tps_flagged": 1, "votes_in_flagged_tps": 100},
-        {"level": "kelurahan", "region_code": "3101011002", "region_name": None, "rule_id": "c1_candidate_sum", "severity": "error",
-         "tps_checked": 1, "tps_flagged": 0, "votes_in_flagged_tps": 0},
+        # The nation: 2 + 1 + 3 TPS checked, 1 + 0 + 2 flagged, 100 + 0 + 50 votes.
+        {"level": "nasional", "region_code": "0", "region_name": None, "tps_checked": 6, "tps_flagged": 3, "votes_in_flagged_tps": 150},
+        # Jakarta's two kelurahan lie in one kecamatan: 2 + 1 checked, 1 flagged, 100 votes at each level above them.
+        *({"level": level, "region_code": code, "region_name": name, "tps_checked": 3, "tps_flagged": 1, "votes_in_flagged_tps": 100}
+          for level, code, name in (("provinsi", "31", "DKI JAKARTA"), ("kabkota", "3101", None), ("kecamatan", "310101", None))),
+        *({"level": level, "region_code": code, "region_name": None, "tps_checked": 3, "tps_flagged": 2, "votes_in_flagged_tps": 50}
+          for level, code in (("provinsi", "64"), ("kabkota", "6401"), ("kecamatan", "640101"), ("kelurahan", "6401011001"))),
+        {"level": "kelurahan", "region_code": KEL, "region_name": None, "tps_checked": 2, "tps_flagged": 1, "votes_in_flagged_tps": 100},
+        {"level": "kelurahan", "region_code": "3101011002", "region_name": None, "tps_checked": 1, "tps_flagged": 0, "votes_in_flagged_tps": 0},
     ])  # fmt: skip
 
 

@@ -341,6 +341,43 @@ def test_a_keyed_model_is_recomputed_only_for_the_codes_whose_input_rows_changed
     assert len(scopes) == 2 and query(con, "select code, scaled from mart_b where code < 'e' order by code") == [("a", 4), ("b", 14), ("d", 16)]
 
 
+def test_a_model_keyed_by_a_prefix_of_its_inputs_codes_recounts_only_the_groups_whose_members_changed(tmp_path: Path, monkeypatch) -> None:
+    import duckdb
+
+    # int_a holds TPS-like codes 'kkt' (group 'kk', member 't'); mart_g sums each group's members.
+    project = keyed_project(tmp_path)
+    (project / "marts" / "mart_b.sql").unlink()
+    (project / "marts" / "mart_g.sql").write_text(
+        "-- mart_g: one row per group (a code's first 2 characters).\n-- keyed by grp: int_a.code[:2]\n"
+        "select left(code, 2) as grp, count(*) as members, sum(v) as v from int_a group by grp\n"
+    )
+    monkeypatch.setattr(models, "KEYED_ABOVE", -1)
+    con = duckdb.connect()
+    con.execute("create table raw_t (code varchar, v int)")
+    con.execute("insert into raw_t values ('aa1', 1), ('aa2', 2), ('bb1', 10), ('cc1', 100), ('cc2', 200), ('dd1', 1000)")
+    models.build(con, project)
+    scopes: list[set[str]] = []
+    scoped_sql = models.scoped_sql
+
+    def spy(con, model, *held):
+        scopes.append({key for (key,) in con.execute(f"select key from {models.SCOPE}").fetchall()})
+        return scoped_sql(con, model, *held)
+
+    monkeypatch.setattr(models, "scoped_sql", spy)
+    # aa2 gains 5 and a member joins group cc: only aa and cc are recounted, each whole (both members).
+    con.execute("insert into raw_t values ('aa2', 5), ('cc3', 300)")
+    assert [m.name for m in models.build(con, project, changed={"raw_t"})] == ["int_a", "mart_g"]
+    assert scopes == [{"aa", "cc"}]
+    assert query(con, "select grp, members, v from mart_g order by grp") == [("aa", 2, 8), ("bb", 1, 10), ("cc", 3, 600), ("dd", 1, 1000)]
+    # The last member of a group leaves: the group leaves.
+    con.execute("delete from raw_t where code = 'bb1'")
+    models.build(con, project, changed={"raw_t"})
+    assert scopes[-1] == {"bb"} and query(con, "select grp from mart_g order by grp") == [("aa",), ("cc",), ("dd",)]
+    (project / "marts" / "mart_g.sql").write_text("-- mart_g: one row.\n-- keyed by grp: int_a.code[:0]\nselect 1 as grp from int_a\n")
+    with pytest.raises(models.ModelError, match=r"'int_a.code\[:0\]' in its keyed-by line is not"):
+        models.discover(project)
+
+
 def test_a_small_model_is_read_from_memory_by_the_later_models_and_equals_its_lake_table(tmp_path: Path, monkeypatch) -> None:
     import duckdb
 

@@ -5,6 +5,9 @@ Dependencies are parsed from the SQL (sqlglot), never hand-numbered: a model is 
 the table `<name>`. Audits (`sql/audits/assert_*.sql`) return the rows that break a promise.
 A model may say on its second line that it is keyed (`-- keyed by <column>: <input>.<column>, ...;
 whole: <input>, ...`): a night then computes it only for the codes whose input rows changed.
+`<input>.<column>[:N]` keys a model by the first N characters of an input's codes (the kelurahan,
+10, of a TPS's 13): a model that sums its TPS per kelurahan is computed for the kelurahan whose
+TPS changed.
 """
 
 from __future__ import annotations
@@ -57,24 +60,29 @@ class Keyed:
 
 @dataclass(frozen=True)
 class KeyColumn:
-    """Where an input holds the code: in `column` itself, or (`via`) in the `via_key` column of
+    """Where an input holds the code: in `column` itself, in its first `prefix` characters
+    (`int_rule_checks.code[:10]`: a TPS's kelurahan), or (`via`) in the `via_key` column of
     table `via` for the row of `via` whose `column` matches (`stg_nodes.version_id@stg_documents.code`:
     a raw row belongs to a version, and a version to a code)."""
 
     column: str
     via: str | None = None
     via_key: str | None = None
+    prefix: int | None = None
+
+    def _code(self) -> str:
+        return self.column if self.prefix is None else f"left({self.column}, {self.prefix})"
 
     def codes(self, rows: str, database: str) -> str:
         """The codes that the rows of table `rows` hold."""
         if self.via is None:
-            return f"select {self.column} as key from {rows}"
+            return f"select {self._code()} as key from {rows}"
         return f"select {self.via_key} as key from {database}.main.{self.via} where {self.column} in (select {self.column} from {rows})"
 
     def holds(self, scope: str, database: str) -> str:
         """A condition: the row holds a code in table `scope`."""
         if self.via is None:
-            return f"{self.column} in (select key from {scope})"
+            return f"{self._code()} in (select key from {scope})"
         return f"{self.column} in (select {self.column} from {database}.main.{self.via} where {self.via_key} in (select key from {scope}))"
 
 
@@ -90,13 +98,14 @@ class Model:
 
 
 KEYED = re.compile(r"^-- keyed by (\w+): (.*)$", re.MULTILINE)
-KEYED_INPUT = re.compile(r"^(\w+)\.(\w+)(?:@(\w+)\.(\w+))?$")
+KEYED_INPUT = re.compile(r"^(\w+)\.(\w+)(?:@(\w+)\.(\w+)|\[:([1-9][0-9]*)\])?$")
 
 
 def parse_keyed(path: Path, sql: str, reads: frozenset[str]) -> Keyed | None:
     """`-- keyed by code: int_nodes.code, int_child_rows.child_code, stg_nodes.version_id@stg_documents.code;
-    whole: ref_rules`: the model's key column, each keyed input's column(s) holding it (or
-    leading to it through another table), and the inputs read whole. Every table the SQL reads
+    whole: ref_rules`: the model's key column, each keyed input's column(s) holding it (or its
+    first N characters, `code[:10]`, or leading to it through another table), and the inputs
+    read whole. Every table the SQL reads
     must be named, so a new input cannot slip in unkeyed."""
     match = KEYED.search(sql)
     if match is None:
@@ -107,9 +116,9 @@ def parse_keyed(path: Path, sql: str, reads: frozenset[str]) -> Keyed | None:
     for item in filter(None, (i.strip() for i in keyed_part.split(","))):
         found = KEYED_INPUT.match(item)
         if found is None:
-            raise ModelError(f"{path}: '{item}' in its keyed-by line is not <table>.<column> (or <table>.<column>@<table>.<column>)")
-        table, column, via, via_key = found.groups()
-        inputs[table] = (*inputs.get(table, ()), KeyColumn(column, via, via_key))
+            raise ModelError(f"{path}: '{item}' in its keyed-by line is not <table>.<column> (or <table>.<column>[:N], <table>.<column>@<table>.<column>)")
+        table, column, via, via_key, prefix = found.groups()
+        inputs[table] = (*inputs.get(table, ()), KeyColumn(column, via, via_key, int(prefix) if prefix else None))
     whole = frozenset(filter(None, (i.strip() for i in whole_part.split(","))))
     named = set(inputs) | whole
     if named != reads:
