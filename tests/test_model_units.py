@@ -35,15 +35,6 @@ def pkwkp(**row) -> dict:
     return {"election": PILKADA, "contest": "pkwkp", **row}
 
 
-def ancestors(election: str, contest: str, *tps_codes: str) -> list[dict]:
-    """int_tps_ancestors for the TPS: the nation and the four regions above each one."""
-    return [
-        {"election": election, "contest": contest, "tps_code": code, "ancestor_code": ancestor}
-        for code in tps_codes
-        for ancestor in ("0", code[:2], code[:4], code[:6], code[:10])
-    ]
-
-
 # --- The harness keeps tests honest -----------------------------------------------------------
 
 def test_the_harness_refuses_rows_for_a_table_the_model_does_not_read_directly() -> None:
@@ -220,19 +211,61 @@ def test_int_region_sources_lists_own_file_parent_row_and_tps_rollup() -> None:
     ])  # fmt: skip
 
 
-def test_int_tps_rollup_counts_counts_the_tps_files_under_each_region() -> None:
-    tps_a, tps_b = "6401012001001", "6401012001002"
-    check_model("int_tps_rollup_counts", {
+def test_int_kelurahan_tps_counts_counts_the_tps_files_in_each_kelurahan() -> None:
+    tps_a, tps_b, tps_c = "6401012001001", "6401012001002", "6401012002001"
+    check_model("int_kelurahan_tps_counts", {
         "int_nodes": [
             pkwkp(code=tps_a, node_type="tps", has_chart=True, source_ts="2024-11-28 01:00", run_id="r1"),
             pkwkp(code=tps_b, node_type="tps", has_chart=False, source_ts="2024-11-28 10:15", run_id="r2"),
-            pkwkp(code="6401", node_type="aggregate", has_chart=True, source_ts="2024-11-29 00:00", run_id="r3"),  # not a TPS
+            pkwkp(code=tps_c, node_type="tps", has_chart=False, source_ts="2024-11-28 02:00", run_id="r1"),
+            pkwkp(code="6401012001", node_type="aggregate", has_chart=True, source_ts="2024-11-29 00:00", run_id="r3"),  # not a TPS
         ],
-        "int_tps_ancestors": ancestors(PILKADA, "pkwkp", tps_a, tps_b),
     }, [
-        # 2 TPS files under each region, 1 with a chart; the later ts and run of the two.
-        pkwkp(code=code, tps_loaded=2, tps_with_chart=1, any_chart=True, source_ts="2024-11-28 10:15", run_id="r2")
-        for code in ("0", "64", "6401", "640101", "6401012001")
+        # tps_a and tps_b: 2 files, 1 with a chart; the later ts and run of the two. tps_c alone, without a chart.
+        pkwkp(code="6401012001", tps_loaded=2, tps_with_chart=1, any_chart=True, source_ts="2024-11-28 10:15", run_id="r2"),
+        pkwkp(code="6401012002", tps_loaded=1, tps_with_chart=0, any_chart=False, source_ts="2024-11-28 02:00", run_id="r1"),
+    ])  # fmt: skip
+
+
+def test_int_tps_rollup_counts_sums_the_kelurahan_under_each_region() -> None:
+    def counts(code: str, loaded: int, with_chart: int, ts: str, run_id: str) -> dict:
+        return pkwkp(code=code, tps_loaded=loaded, tps_with_chart=with_chart, any_chart=with_chart > 0, source_ts=ts, run_id=run_id)
+
+    kelurahan = [counts("6401012001", 2, 1, "2024-11-28 10:15", "r2"), counts("6401012002", 1, 0, "2024-11-28 02:00", "r1"),
+                 counts("6402011001", 3, 0, "2024-11-27 09:00", "r1")]  # fmt: skip
+    check_model("int_tps_rollup_counts", {"int_kelurahan_tps_counts": kelurahan}, [
+        *kelurahan,
+        # 640101 and 6401: 2 + 1 TPS, 1 + 0 with a chart, the latest ts and run of the two kelurahan.
+        *(counts(code, 3, 1, "2024-11-28 10:15", "r2") for code in ("640101", "6401")),
+        *(counts(code, 3, 0, "2024-11-27 09:00", "r1") for code in ("640201", "6402")),
+        # The province and the nation: 3 + 3 TPS, 1 with a chart.
+        *(counts(code, 6, 1, "2024-11-28 10:15", "r2") for code in ("64", "0")),
+    ])  # fmt: skip
+
+
+def test_int_kelurahan_votes_sums_the_tps_counts_in_each_kelurahan() -> None:
+    tps_a, tps_b, tps_c = "6401012001001", "6401012001002", "6401012002001"
+    check_model("int_kelurahan_votes", {
+        "int_nodes": [pkwkp(code=tps_a, node_type="tps"), pkwkp(code=tps_b, node_type="tps"), pkwkp(code=tps_c, node_type="tps"),
+                      pkwkp(code="6401012001", node_type="aggregate")],
+        "int_node_votes": [pkwkp(code=tps_a, candidate_id="c1", votes=3), pkwkp(code=tps_a, candidate_id="c2", votes=4),
+                           pkwkp(code=tps_b, candidate_id="c1", votes=1), pkwkp(code=tps_c, candidate_id="c1", votes=10),
+                           pkwkp(code="6401012001", candidate_id="c1", votes=100)],  # the kelurahan's own chart: not a TPS count
+    }, [
+        pkwkp(code="6401012001", candidate_id="c1", votes=4),  # 3 + 1
+        pkwkp(code="6401012001", candidate_id="c2", votes=4),
+        pkwkp(code="6401012002", candidate_id="c1", votes=10),
+    ])  # fmt: skip
+
+
+def test_int_tps_rollup_votes_sums_the_kelurahan_under_each_region() -> None:
+    kelurahan = [pkwkp(code="6401012001", candidate_id="c1", votes=4), pkwkp(code="6401012001", candidate_id="c2", votes=4),
+                 pkwkp(code="6401012002", candidate_id="c1", votes=10)]  # fmt: skip
+    check_model("int_tps_rollup_votes", {"int_kelurahan_votes": kelurahan}, [
+        *kelurahan,
+        # Every region above both kelurahan: c1 4 + 10 = 14, c2 4.
+        *(pkwkp(code=code, candidate_id="c1", votes=14) for code in ("640101", "6401", "64", "0")),
+        *(pkwkp(code=code, candidate_id="c2", votes=4) for code in ("640101", "6401", "64", "0")),
     ])  # fmt: skip
 
 

@@ -284,6 +284,8 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     # Keyed models are cut to tonight's codes only in a warehouse past KEYED_ABOVE documents.
     by_code = changed is not None and documents > KEYED_ABOVE
     ordered = discover(sql_dir)
+    if changed is None:
+        drop_retired(con, ordered)
     # A model's changed rows are kept only until the last keyed model that reads it is built.
     last_keyed_reader = {table: n for n, m in enumerate(ordered) if m.keyed for table in m.keyed.inputs}
     models = []
@@ -327,6 +329,15 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         con.execute(f"drop table if exists {table}")
     create_macros(con, sql_dir, "macros")
     return models
+
+
+def drop_retired(con: duckdb.DuckDBPyConnection, ordered: list[Model]) -> None:
+    """Drop the intermediate tables (int_*) of models sql/ no longer holds: an earlier version's
+    step that a reader would take for tonight's. Their rows stay in the snapshots before."""
+    current = {model.name for model in ordered}
+    for name in sorted(storage.lake_tables(con)):
+        if name.startswith("int_") and name not in current:
+            con.execute(f"drop table {lake_table(con, name)}")
 
 
 def delta(name: str) -> str:

@@ -1,30 +1,30 @@
 -- int_tps_rollup_counts: one row per election x contest x region with TPS files loaded under it: how many, how many have a chart, and the latest ts and run among them.
 -- The one model that counts TPS over a region's whole subtree, so the models reading it can be
--- rebuilt region by region (keyed by code) on a night that changed a few TPS.
-with ancestors as (
-    select * from int_tps_ancestors
+-- rebuilt region by region (keyed by code) on a night that changed a few TPS. Each TPS lies in
+-- exactly one kelurahan: a region above sums its kelurahan (int_kelurahan_tps_counts).
+with kelurahan as (
+    select * from int_kelurahan_tps_counts
 ),
 
-tps_nodes as (
-    select * from int_nodes where node_type = 'tps'
+above as (
+    select
+        kelurahan.election,
+        kelurahan.contest,
+        region_ancestor(kelurahan.code, ancestor_lengths.region_length) as code,
+        cast(sum(kelurahan.tps_loaded) as bigint) as tps_loaded,
+        cast(sum(kelurahan.tps_with_chart) as bigint) as tps_with_chart,
+        bool_or(kelurahan.any_chart) as any_chart,
+        max(kelurahan.source_ts) as source_ts,
+        max(kelurahan.run_id) as run_id
+    from kelurahan
+    cross join (values (0), (2), (4), (6)) as ancestor_lengths (region_length)
+    group by all
 ),
 
 final as (
-    select
-        ancestors.election,
-        ancestors.contest,
-        ancestors.ancestor_code as code,
-        count(*) as tps_loaded,
-        count(*) filter (where tps_nodes.has_chart) as tps_with_chart,
-        bool_or(tps_nodes.has_chart) as any_chart,
-        max(tps_nodes.source_ts) as source_ts,
-        max(tps_nodes.run_id) as run_id
-    from ancestors
-    inner join tps_nodes
-        on tps_nodes.election = ancestors.election
-        and tps_nodes.contest = ancestors.contest
-        and tps_nodes.code = ancestors.tps_code
-    group by ancestors.election, ancestors.contest, ancestors.ancestor_code
+    select * from kelurahan
+    union all
+    select * from above
 )
 
 select * from final
