@@ -346,7 +346,7 @@ def delta(name: str) -> str:
 
 
 def keep_delta(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    con.execute(f"create or replace temp table rekap_delta_{name} as select *, true as gone from {GONE} union all by name select *, false as gone from {ADDED}")
+    con.execute(f"create or replace temp table rekap_delta_{name} as select * exclude ({ROW_ID}), true as gone from {GONE} union all by name select *, false as gone from {ADDED}")
 
 
 def keep_view_delta(con: duckdb.DuckDBPyConnection, model: Model, since: int) -> None:
@@ -401,6 +401,7 @@ SMALL_TABLE = 100_000
 KEYED_ABOVE = 1_000
 SCOPE = "temp.main.rekap_scope"  # the codes a keyed model is recomputed for tonight (column `key`)
 ROW_HASH = "rekap_row_hash"
+ROW_ID = "rekap_rowid"  # a compared row's rowid in the lake table (GONE's rows: what to delete)
 
 
 def write_view(con: duckdb.DuckDBPyConnection, model: Model, refresh: bool) -> str:
@@ -445,19 +446,23 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model, scoped: bool = Fal
     # A row twice (or two rows with one hash, as good as never): no difference says which copy went.
     if table_columns(con, NEXT)[:-1] != columns or next_rows != hashes:
         return rewrite(con, model, whole)
+    # The rows compared, each with its row hash and its rowid (a delete by rowid reads one column
+    # of the table, not every column of it: 43 against 124 ms for 1,000 of 1.4 million rows).
+    compared = f"select *, hash(old) as {ROW_HASH}, old.rowid as {ROW_ID} from {name} as old"
     if scoped:
-        con.execute(f"create or replace temp table rekap_model_old as select * from {name} where {model.keyed.key} in (select key from {SCOPE})")
+        con.execute(f"create or replace temp table rekap_model_old as {compared} where old.{model.keyed.key} in (select key from {SCOPE})")
+        old = OLD
+    elif next_rows <= SMALL_TABLE:
+        # Read the rows compared once; the two differences are then taken in memory. (A table
+        # whose SQL now returns few rows held few: else most rows went, and it is written anew.)
+        con.execute(f"create or replace temp table rekap_model_old as {compared}")
         old = OLD
     else:
-        old = name
+        old = f"({compared})"
     (rows,) = con.execute(f"select count(*) from {old}").fetchone()
-    if not scoped and rows <= SMALL_TABLE:
-        # Read the rows compared once; the two differences are then taken in memory.
-        con.execute(f"create or replace temp table rekap_model_old as select * from {name}")
-        old = OLD
     same = " and ".join(f'old."{column}" is not distinct from next."{column}"' for column, _ in columns)
-    matched = f"on hash(old) = next.{ROW_HASH} and {same}"
-    con.execute(f"create or replace temp table rekap_model_gone as select old.* from {old} as old anti join {NEXT} as next {matched}")
+    matched = f"on old.{ROW_HASH} = next.{ROW_HASH} and {same}"
+    con.execute(f"create or replace temp table rekap_model_gone as select old.* exclude ({ROW_HASH}) from {old} as old anti join {NEXT} as next {matched}")
     (gone,) = con.execute(f"select count(*) from {GONE}").fetchone()
     if not scoped and gone > REPLACE_SHARE * rows:
         return rewrite(con, model, whole)
@@ -467,8 +472,7 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model, scoped: bool = Fal
         return "unchanged"
     deleted = 0
     if gone:
-        went = " and ".join(f'{model.name}."{column}" is not distinct from rekap_model_gone."{column}"' for column, _ in columns)
-        (deleted,) = con.execute(f"delete from {name} as {model.name} using {GONE} where {went}").fetchone()
+        (deleted,) = con.execute(f"delete from {name} where rowid in (select {ROW_ID} from {GONE})").fetchone()
     if added:
         con.execute(f"insert into {name} select * from {ADDED}")
     # The table holds a row twice only if the old one did (the SQL's rows are distinct, and an
