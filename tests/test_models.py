@@ -321,6 +321,19 @@ def keyed_project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def record_scopes(monkeypatch) -> list[set[str]]:
+    """The codes in SCOPE each time a keyed model is cut to them, in build order."""
+    scopes: list[set[str]] = []
+    scoped_sql = models.scoped_sql
+
+    def spy(con, model, *held):
+        scopes.append({key for (key,) in con.execute(f"select key from {models.SCOPE}").fetchall()})
+        return scoped_sql(con, model, *held)
+
+    monkeypatch.setattr(models, "scoped_sql", spy)
+    return scopes
+
+
 def test_a_keyed_model_is_recomputed_only_for_the_codes_whose_input_rows_changed(tmp_path: Path, monkeypatch) -> None:
     import duckdb
 
@@ -331,14 +344,7 @@ def test_a_keyed_model_is_recomputed_only_for_the_codes_whose_input_rows_changed
     # Ten codes, so that one or two moving is a difference, not most of the table.
     con.execute("insert into raw_t select chr(97 + i::int), i + 1 from range(10) as t(i); insert into raw_ref values (10)")
     models.build(con, project)
-    scopes: list[set[str]] = []
-    scoped_sql = models.scoped_sql
-
-    def spy(con, model, *held):
-        scopes.append({key for (key,) in con.execute(f"select key from {models.SCOPE}").fetchall()})
-        return scoped_sql(con, model, *held)
-
-    monkeypatch.setattr(models, "scoped_sql", spy)
+    scopes = record_scopes(monkeypatch)
     # 'b' and 'd' change (2 + 5 = 7, 4 + 4 = 8): int_a is diffed, mart_b computed for those two only.
     con.execute("insert into raw_t values ('b', 5), ('d', 4)")
     assert [m.name for m in models.build(con, project, changed={"raw_t"})] == ["int_a", "mart_b"]
@@ -378,14 +384,7 @@ def test_a_model_keyed_by_a_prefix_of_its_inputs_codes_recounts_only_the_groups_
     con.execute("create table raw_t (code varchar, v int)")
     con.execute("insert into raw_t values ('aa1', 1), ('aa2', 2), ('bb1', 10), ('cc1', 100), ('cc2', 200), ('dd1', 1000)")
     models.build(con, project)
-    scopes: list[set[str]] = []
-    scoped_sql = models.scoped_sql
-
-    def spy(con, model, *held):
-        scopes.append({key for (key,) in con.execute(f"select key from {models.SCOPE}").fetchall()})
-        return scoped_sql(con, model, *held)
-
-    monkeypatch.setattr(models, "scoped_sql", spy)
+    scopes = record_scopes(monkeypatch)
     # aa2 gains 5 and a member joins group cc: only aa and cc are recounted, each whole (both members).
     con.execute("insert into raw_t values ('aa2', 5), ('cc3', 300)")
     assert [m.name for m in models.build(con, project, changed={"raw_t"})] == ["int_a", "mart_g"]
