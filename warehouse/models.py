@@ -105,8 +105,7 @@ def parse_keyed(path: Path, sql: str, reads: frozenset[str]) -> Keyed | None:
     """`-- keyed by code: int_nodes.code, int_child_rows.child_code, stg_nodes.version_id@stg_documents.code;
     whole: ref_rules`: the model's key column, each keyed input's column(s) holding it (or its
     first N characters, `code[:10]`, or leading to it through another table), and the inputs
-    read whole. Every table the SQL reads
-    must be named, so a new input cannot slip in unkeyed."""
+    read whole. Every table the SQL reads must be named, so a new input cannot slip in unkeyed."""
     match = KEYED.search(sql)
     if match is None:
         return None
