@@ -227,6 +227,50 @@ def test_a_night_holds_duckdb_to_its_memory_limit_and_spills_outside_the_working
         storage.bound_memory(storage.new_connection(), "lots", str(spill))
 
 
+# A night's spill folder, held until the process is told to stop (or killed).
+HOLDS_A_SPILL_FOLDER = """
+import sys, time
+from pathlib import Path
+from warehouse import storage
+with storage.spill_folder(sys.argv[1]) as folder:
+    (Path(folder) / "duckdb_temp_storage-0.tmp").write_bytes(b"spilled")
+    print(folder, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_killed_nights_spill_folder_is_removed_by_the_next_night_and_a_running_ones_kept(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from warehouse import storage
+
+    def holder() -> tuple[subprocess.Popen, Path]:
+        process = subprocess.Popen([sys.executable, "-c", HOLDS_A_SPILL_FOLDER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        return process, Path(process.stdout.readline().strip())
+
+    killed, killed_folder = holder()
+    running, running_folder = holder()
+    try:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=30)
+        assert (killed_folder / "duckdb_temp_storage-0.tmp").exists()  # nothing cleaned up after a SIGKILL
+        old_unowned, new_unowned = tmp_path / "rekap-spill-old", tmp_path / "rekap-spill-new"
+        old_unowned.mkdir(), new_unowned.mkdir()
+        hours_ago = os.stat(old_unowned).st_mtime - 2 * storage.UNOWNED_SPILL_SECONDS
+        os.utime(old_unowned, (hours_ago, hours_ago))
+        with storage.spill_folder(tmp_path) as mine:
+            assert sorted(p.name for p in tmp_path.iterdir()) == sorted([running_folder.name, new_unowned.name, Path(mine).name])
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([running_folder.name, new_unowned.name])
+        assert (running_folder / "duckdb_temp_storage-0.tmp").exists()
+    finally:
+        running.kill()
+        running.wait(timeout=30)
+    assert storage.remove_stale_spill_folders(tmp_path) == [str(running_folder)]
+
+
 # A night that spilled, then failed: its transaction is rolled back as the connection closes.
 SPILLED_AND_FAILED = """
 import sys

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -293,14 +294,64 @@ def connect(warehouse: str | Path | Location, read_only: bool = False, at: int |
     return con
 
 
+SPILL_PREFIX = "rekap-spill-"
+SPILL_OWNER = ".rekap-owner"  # in a spill folder: locked (flock) for as long as its night runs
+# A spill folder with no owner file this old is one an earlier rekap left (before owner files).
+UNOWNED_SPILL_SECONDS = 3600
+
+
 @contextmanager
-def spill_folder():
+def spill_folder(parent: str | Path | None = None):
     """A temporary folder for what DuckDB cannot hold in memory during a night (not the working
     directory's `.tmp`, DuckDB's default), removed afterwards. Open it before the connection
     that spills into it: the connection must be closed first, since rolling back a transaction
-    frees blocks in files DuckDB expects to find (a folder removed under it is a fatal error)."""
-    with tempfile.TemporaryDirectory(prefix="rekap-spill-") as folder:
-        yield folder
+    frees blocks in files DuckDB expects to find (a folder removed under it is a fatal error).
+
+    A night that is killed cannot remove its folder, and a national night spills gigabytes: each
+    night holds a lock on its folder's owner file, and the next one (remove_stale_spill_folders)
+    removes every folder whose lock no process holds. A lock, not a process id: it is released
+    when its process dies however it dies, and holds across containers sharing one /tmp."""
+    parent = str(parent or tempfile.gettempdir())
+    remove_stale_spill_folders(parent)
+    with tempfile.TemporaryDirectory(prefix=SPILL_PREFIX, dir=parent) as folder:
+        # Locked before it is named as the owner file: a folder's owner file, once there, is held.
+        with open(os.path.join(folder, SPILL_OWNER + ".new"), "w") as owner:
+            fcntl.flock(owner, fcntl.LOCK_EX)
+            os.rename(owner.name, os.path.join(folder, SPILL_OWNER))
+            yield folder
+
+
+def remove_stale_spill_folders(parent: str | Path) -> list[str]:
+    """Remove the spill folders in `parent` that no running night owns (their owner file's lock
+    is free, or, from an earlier rekap, they have no owner file and are over an hour old); the
+    folders removed. A folder just made, whose owner file is not written yet, is left alone."""
+    removed = []
+    try:
+        candidates = [entry for entry in os.scandir(parent) if entry.name.startswith(SPILL_PREFIX) and entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return removed
+    for entry in candidates:
+        owner_path = os.path.join(entry.path, SPILL_OWNER)
+        try:
+            owner = open(owner_path)
+        except FileNotFoundError:
+            try:
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime > UNOWNED_SPILL_SECONDS:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                    removed.append(entry.path)
+            except OSError:
+                pass
+            continue
+        except OSError:
+            continue
+        with owner:
+            try:
+                fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # a running night holds it
+                continue
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    return removed
 
 
 def bound_memory(con: duckdb.DuckDBPyConnection, memory_limit: str, spill: str) -> None:
