@@ -22,7 +22,7 @@ import polars as pl
 from flows.sirekap import Rows, StructuralError, parse_document
 from flows.sources.archive import is_crawl_index, read_crawl
 from flows.sources.dump import is_dump, read_dump
-from flows.sources.mirror import FileTask, KnownFile, KnownFiles, read_file, read_mirror, walk_mirror
+from flows.sources.mirror import FileTask, HeldFiles, list_mirror, nothing_held, plan_reads, read_file
 from flows.sources.records import SourceRecord
 from schemas.raw import to_frames
 
@@ -93,12 +93,15 @@ class Batch:
         self.observations = kept
 
 
-def records_of(path: Path, known: KnownFiles | None = None) -> Iterator[SourceRecord]:
+def is_mirror(path: Path) -> bool:
+    return Path(path).is_dir() and not is_crawl_index(Path(path))
+
+
+def records_of(path: Path) -> Iterator[SourceRecord]:
+    """The records of a crawl's index or a dump (a mirror folder is listed, not read whole: `iter_batches`)."""
     path = Path(path)
     if is_crawl_index(path):  # before dumps: a crawl's index is .jsonl too
         return read_crawl(path)
-    if path.is_dir():
-        return read_mirror(path, known)
     if is_dump(path):
         return read_dump(path)
     raise SourceError(f"{path}: not a SIREKAP mirror folder, a .jsonl/.jsonl.gz dump or a crawl index")
@@ -111,27 +114,34 @@ def read_sources(paths: Iterable[Path], election_year: int) -> Batch:
 
 
 def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int | None = 50_000,
-                 known: KnownFiles | None = None, workers: int | None = None) -> Iterator[Batch]:  # fmt: skip
+                 held: HeldFiles | None = None, workers: int | None = None) -> Iterator[Batch]:  # fmt: skip
     """The records of every source, in read order, as batches of at most `chunk_records`.
 
     Loading batch by batch keeps a national run's memory to one batch's rows (a whole Pemilu
     mirror is over 800,000 TPS files) instead of the whole election's. The first batch lists the
     sources; a file counts once, in the batch that first reads it.
 
-    A mirror's files are read and parsed by `workers` processes (default: one per core) once
-    there are PARALLEL_MIN_FILES of them to parse; the batches are the same either way, record
-    for record (read order, versions, positions, quarantine), only built faster.
+    A mirror is listed first and compared with what the warehouse `held` from its files
+    (warehouse/load.py held_files): a file known by its size and mtime is counted as loaded,
+    never read; without `held` every file is read and nothing fingerprinted. The files to read
+    are read and parsed by `workers` processes (default: one per core) once there are
+    PARALLEL_MIN_FILES of them; the batches are the same either way, record for record (read
+    order, versions, positions, quarantine), only built faster.
     """
     builder = _Builder(election_year, chunk_records)
     with _Parsers(election_year, workers or os.cpu_count() or 1) as parsers:
         for path in paths:
             builder.batch.sources.append(str(Path(path).resolve()))
             before = builder.records_total
-            if Path(path).is_dir() and not is_crawl_index(Path(path)):
-                for outcomes, frames in parsers.parse(walk_mirror(path, known)):
+            if is_mirror(path):
+                listing = list_mirror(path, parsers.executor if parsers.workers > 1 else None)
+                known, reads = plan_reads(listing, (held or nothing_held)(listing.files), hashing=held is not None)
+                del listing  # a national listing is a million paths: only those to read are kept
+                builder.take_known(known)
+                for outcomes, frames in parsers.parse(reads):
                     yield from builder.take(outcomes, frames)
             else:
-                for record in records_of(path, known):
+                for record in records_of(path):
                     yield from builder.take_record(record)
             if builder.records_total == before:
                 # An empty folder or dump "succeeding" with 0 records would pass for a quiet night.
@@ -148,17 +158,33 @@ class _Builder:
         self.batch = Batch()
         self.seen_files: set[str] = set()
         self.records_total = 0
+        self.counted_only = 0  # records of the batch known by their stat: they hold no memory
+
+    def _full(self) -> bool:
+        return self.chunk_records is not None and self.batch.records_read - self.counted_only >= self.chunk_records
+
+    def _new_batch(self) -> Batch:
+        done, self.batch, self.counted_only = self.batch, Batch(), 0
+        return done
 
     def _next(self) -> Iterator[Batch]:
-        if self.chunk_records is not None and self.batch.records_read >= self.chunk_records:
-            yield self.batch
-            self.batch = Batch()
+        if self._full():
+            yield self._new_batch()
 
     def _count(self, source_file: str) -> None:
         self.records_total += 1
         if source_file not in self.seen_files:
             self.seen_files.add(source_file)
             self.batch.files_read += 1
+
+    def take_known(self, files: int) -> None:
+        """Mirror files known by their stat: each one record, loaded already (its observation
+        exists), so they count but hold no memory (and never cut a batch)."""
+        self.counted_only += files
+        self.records_total += files
+        self.batch.files_read += files
+        self.batch.records_read += files
+        self.batch.known_records += files
 
     def take_record(self, record: SourceRecord) -> Iterator[Batch]:
         yield from self._next()
@@ -174,11 +200,10 @@ class _Builder:
         """
         fresh: set[str] = set()  # versions of this task's part of the batch whose rows it adds
         for outcome in outcomes:
-            if self.chunk_records is not None and self.batch.records_read >= self.chunk_records:
+            if self._full():
                 self._add_rows(frames, fresh)
                 fresh = set()
-                yield self.batch
-                self.batch = Batch()
+                yield self._new_batch()
             self._count(outcome[1])
             apply_outcome(self.batch, outcome, fresh)
         self._add_rows(frames, fresh)
@@ -266,7 +291,13 @@ class _Parsers:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def parse(self, walk: Iterator[SourceRecord | KnownFile | FileTask]) -> Iterator[tuple[list[tuple], dict[str, pl.DataFrame] | None]]:
+    def executor(self) -> tuple[ProcessPoolExecutor, int]:
+        """The workers, started if they are not (a listing shares a national mirror out too)."""
+        if self.pool is None:
+            self._start()
+        return self.pool, self.workers
+
+    def parse(self, walk: Iterator[SourceRecord | FileTask]) -> Iterator[tuple[list[tuple], dict[str, pl.DataFrame] | None]]:
         # Each entry: the walk's items of one task (records it decided, FileTasks for a parser),
         # and the parse of its FileTasks: pending (None), in a worker (a Future) or done.
         queue: deque[list] = deque()
@@ -326,8 +357,6 @@ class _Parsers:
             kind = type(item)
             if kind is FileTask:
                 merged.append(next(parsed_outcomes))
-            elif kind is KnownFile:
-                merged.append(("known", item.source_file, item.stat, item.version_id, False))
             else:
                 merged.append(record_outcome(item, self.election_year, None))
         return merged, frames

@@ -33,7 +33,7 @@ from warehouse import models, publish, storage
 from warehouse.checkpoints import pause_point
 from warehouse.counts import CountLoadResult, ingest_counts
 from warehouse.db import ensure_schema
-from warehouse.load import LoadResult, count_known, finish_run, known_files, load_batch, loaded_sources, new_run_id, start_run
+from warehouse.load import LoadResult, count_known, finish_run, held_files, load_batch, loaded_sources, new_run_id, start_run
 
 log = logging.getLogger("rekap")
 CONFLICT_RETRIES = 5
@@ -167,12 +167,11 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_
            chunk_records: int | None = 50_000) -> LoadResult:  # fmt: skip
     """Read, validate and load every source of a run, one batch of at most `chunk_records`."""
     totals = LoadResult(0, 0, 0, 0, 0)
-    known = known_files(con, [str(Path(p).resolve()) for p in sources if Path(p).is_dir()])
     progress = StepProgress("load", "records")  # drawn on a terminal only
     if progress.shown:
         progress.plan(sum(files_below(p) for p in sources))
     try:
-        for number, batch in enumerate(iter_batches(sources, election_year, chunk_records, known)):
+        for number, batch in enumerate(iter_batches(sources, election_year, chunk_records, held=lambda files: held_files(con, files))):
             if number == 0:
                 con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
             if batch.observations or batch.quarantine or batch.refreshed_files:

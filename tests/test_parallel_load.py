@@ -7,12 +7,14 @@ import gzip
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from flows import batch as batching
 from flows.batch import iter_batches
 from flows.pipeline import run_night
 from flows.settings import Settings
+from flows.sources.mirror import nothing_held
 from tests.shared import KALTIM_0100, KALTIM_1015
 from warehouse.db import connect
 
@@ -39,7 +41,7 @@ def batches(root: Path, workers: int, chunk_records: int | None) -> list[dict]:
     """Each batch's counts, observations (in read order, with positions), quarantine and rows
     (as sets: a document repeated across a task cut may sit elsewhere in the frame)."""
     out = []
-    for b in iter_batches([root], 2024, chunk_records, known={}, workers=workers):
+    for b in iter_batches([root], 2024, chunk_records, held=nothing_held, workers=workers):
         frames = b.frames()
         out.append({
             "counts": (b.files_read, b.records_read, b.known_records),
@@ -101,11 +103,13 @@ def test_known_files_are_recognised_by_workers_too(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(batching, "PARALLEL_MIN_FILES", 0)
     monkeypatch.setattr(batching, "FILES_PER_TASK", 4)
     with connect(warehouse, read_only=True) as con:
-        from warehouse.load import known_files
+        from warehouse.load import held_files
 
-        known = known_files(con, [str(root.resolve())])
-    (batch,) = iter_batches([root], 2024, None, known=known, workers=2)
+        listed = pl.DataFrame({"source_file": [str(p) for p in root.resolve().rglob("*.json")]})
+        held = held_files(con, listed)
+    known = {row["source_file"]: (row["size_bytes"], row["bytes_hash"]) for row in held.iter_rows(named=True)}
+    (batch,) = iter_batches([root], 2024, None, held=lambda files: held, workers=2)
     files = sum(1 for _ in root.rglob("*.json"))
     assert (batch.records_read, batch.known_records, len(batch.refreshed_files), batch.observations) == (files, files, files, [])
-    assert len({f["source_file"] for f in batch.refreshed_files}) == files
-    assert all(f["stat"] == known[f["source_file"]][:1] + f["stat"][1:2] + known[f["source_file"]][2:3] for f in batch.refreshed_files)
+    assert len({f["source_file"] for f in batch.refreshed_files}) == files == len(known)
+    assert all((f["stat"][0], f["stat"][2]) == known[f["source_file"]] for f in batch.refreshed_files)

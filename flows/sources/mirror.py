@@ -1,4 +1,10 @@
-"""Read a SIREKAP mirror: a folder of endpoint JSON files (`<election>/hhcw/<contest>/...`)."""
+"""Read a SIREKAP mirror: a folder of endpoint JSON files (`<election>/hhcw/<contest>/...`).
+
+A night first lists the mirror (every file's path, size and mtime, in read order), compares
+the listing with what the warehouse loaded (warehouse/load.py `held_files`), and reads only the
+files whose stat differs: a quiet night costs a listing, not a read of a million files. At
+national scale the listing itself is shared out to worker processes, subtree by subtree.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +12,30 @@ import gzip
 import hashlib
 import os
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
+
+import polars as pl
 
 from flows.sources.records import SourceRecord
 
 # What a mirror file may be called: scrapers upper-case the suffix or gzip the body.
 PLAIN_SUFFIX = ".json"
 GZIP_SUFFIX = ".json.gz"
-# source_file -> (size, mtime_ns, bytes hash, version_id) of what the warehouse loaded from it.
-KnownFiles = Mapping[str, tuple[int, int, str, str]]
+# A listing walks this many files in this process before it shares the rest of the mirror out
+# to worker processes (a test's or a province's mirror never gets that far).
+LIST_IN_PROCESS_FILES = 20_000
+# Subtrees the rest is cut into, per worker: enough that one large province is not the tail.
+SUBTREES_PER_WORKER = 32
+# What the warehouse last loaded from a file (warehouse/load.py held_files).
+HELD_SCHEMA = {"source_file": pl.Utf8, "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "bytes_hash": pl.Utf8, "version_id": pl.Utf8}
+LISTING_SCHEMA = {"source_file": pl.Utf8, "size_bytes": pl.Int64, "mtime_ns": pl.Int64}
+# Given a listing's files, what the warehouse holds for them (HELD_SCHEMA, one row per file).
+HeldFiles = Callable[[pl.DataFrame], pl.DataFrame]
 
 
 def bytes_hash(body: bytes) -> str:
@@ -24,8 +43,13 @@ def bytes_hash(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
+def nothing_held(files: pl.DataFrame) -> pl.DataFrame:
+    """A warehouse that holds none of the files (a first night), for `plan_reads`."""
+    return pl.DataFrame(schema=HELD_SCHEMA)
+
+
 class FileTask(NamedTuple):
-    """A mirror file to read (and, unless its bytes are the known ones, parse): what the walk
+    """A mirror file to read (and, unless its bytes are the known ones, parse): what a night
     hands to `read_file`, in this process or a worker's. `held` is what the warehouse loaded
     from the file (its stat differed), `hashing` whether to fingerprint the bytes."""
 
@@ -36,47 +60,56 @@ class FileTask(NamedTuple):
     hashing: bool
 
 
-class KnownFile(NamedTuple):
-    """A mirror file whose size and mtime are those the warehouse loaded it under: not read."""
+@dataclass
+class Listing:
+    """Every mirror file below `root` in read order, with its stat (`files`, LISTING_SCHEMA),
+    and the records the walk itself decided (a link loop, a file that cannot be stat'ed), each
+    with the number of files listed before it."""
 
-    source_file: str
-    source_path: str
-    stat: tuple[int, int, str]
-    version_id: str
-
-
-def read_mirror(root: Path, known: KnownFiles | None = None) -> Iterator[SourceRecord]:
-    """Yield every `.json` (any case) and `.json.gz` file below `root`, in sorted path order.
-
-    Sorted order makes a run reproducible and, for a folder of timestamped snapshot folders,
-    observes older snapshots first. Folders that are symbolic links are followed (mirrors are
-    often assembled from linked snapshot folders); a link back to a folder already read is a
-    loop, reported as one unreadable record instead of being read forever.
-
-    With `known`, a file whose size and mtime are those the warehouse loaded is not read at all,
-    and one whose bytes hash the same is not parsed: a quiet night costs a walk of the folder, a
-    mirror downloaded again whole a read of it.
-    """
-    for item in walk_mirror(root, known):
-        if type(item) is FileTask:
-            yield read_file(item)
-        elif type(item) is KnownFile:
-            yield SourceRecord(item.source_file, item.source_path, "", stat=item.stat, known_version=item.version_id)
-        else:
-            yield item
+    root: str
+    files: pl.DataFrame
+    problems: list[tuple[int, SourceRecord]] = field(default_factory=list)
 
 
-def walk_mirror(root: Path, known: KnownFiles | None = None) -> Iterator[SourceRecord | KnownFile | FileTask]:
-    """The files of `read_mirror`, in its order, without reading them: a KnownFile for a file
-    known by its stat, a SourceRecord where the walk alone decides otherwise (a link loop, a
-    file that cannot be stat'ed), a FileTask for `read_file` for the rest. Plain strings and `os.scandir`, not Path objects or
+class _Walked:
+    """What a walk found, column-wise (a worker sends it back whole)."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.sizes: list[int] = []
+        self.mtimes: list[int] = []
+        self.problems: list[tuple[int, SourceRecord]] = []
+        self.folders: list[str] = []  # real paths of the folders entered, to find links across walks
+        self.conflict = False  # a link to a folder another walk holds: the listing is redone in one walk
+        self.files: pl.DataFrame | None = None  # the three lists as a frame, once the walk is done
+
+    def frame(self) -> pl.DataFrame:
+        if self.files is None:
+            self.files = pl.DataFrame({"source_file": self.paths, "size_bytes": self.sizes, "mtime_ns": self.mtimes}, schema=LISTING_SCHEMA)
+            self.paths, self.sizes, self.mtimes = [], [], []
+        return self.files
+
+    def __len__(self) -> int:
+        return len(self.paths) if self.files is None else self.files.height
+
+
+def _walk(walked: _Walked, stack: list[tuple[str, str]], visited: set[str], prefix: int,
+          budget: int | None = None, guard: AbstractSet[str] = frozenset(), folders: int | None = None) -> None:  # fmt: skip
+    """Walk the folders on `stack` (last first, each with its real path) depth first in sorted
+    order: a folder's link loops, then its files, then its folders. Stops with folders left on
+    `stack` once `budget` files are listed or `folders` folders read, or at a link into `guard`
+    (folders another walk enters).
+
+    Folders that are symbolic links are followed (mirrors are often assembled from linked
+    snapshot folders); a link to a folder already entered is a loop, reported as one unreadable
+    record instead of being read forever. Plain strings and `os.scandir`, not Path objects or
     `os.walk`: at national scale (a million files) the walk costs more than parsing otherwise."""
-    root = str(Path(root).resolve())
-    prefix = len(root) + 1
-    hashing = known is not None
-    visited = {os.path.realpath(root)}
-    stack = [(root, os.path.realpath(root))]  # folders still to read, each with its real path
+    paths, sizes, mtimes, problems = walked.paths, walked.sizes, walked.mtimes, walked.problems
     while stack:
+        if (budget is not None and len(paths) >= budget) or folders == 0:
+            return
+        if folders is not None:
+            folders -= 1
         folder, base = stack.pop()
         try:
             with os.scandir(folder) as entries:
@@ -96,37 +129,135 @@ def walk_mirror(root: Path, known: KnownFiles | None = None) -> Iterator[SourceR
             child = entry.path
             # Only a link can lead back: a plain folder's real path is its parent's plus its name.
             real = os.path.realpath(child) if entry.is_symlink() else base + "/" + entry.name
+            if real in guard:
+                walked.conflict = True
+                return
             if real in visited:
-                yield SourceRecord(child, child[prefix:].replace(os.sep, "/"), "", error=f"folder {child} links to {real}, already read (a link loop, or a second link to one folder): not read again",
-                                   error_rule="link_loop")  # fmt: skip
+                problems.append((len(paths), SourceRecord(child, child[prefix:].replace(os.sep, "/"), "", error=f"folder {child} links to {real}, already read (a link loop, or a second link to one folder): not read again",
+                                                          error_rule="link_loop")))  # fmt: skip
             else:
                 visited.add(real)
+                walked.folders.append(real)
                 below.append((child, real))
         stack.extend(reversed(below))  # depth first, in sorted order: a folder's files, then its folders
-        rel_folder = folder[prefix:].replace(os.sep, "/") + "/" if len(folder) > len(root) else ""
-        names = sorted(entry.name for entry in files)
-        for name in names:
-            lower = name.lower()
-            if lower.endswith(PLAIN_SUFFIX):
-                endpoint, gzipped = name[: -len(PLAIN_SUFFIX)] + PLAIN_SUFFIX, False
-            elif lower.endswith(GZIP_SUFFIX):
-                endpoint, gzipped = name[: -len(GZIP_SUFFIX)] + PLAIN_SUFFIX, True
-            else:
+        files.sort(key=lambda e: e.name)
+        for entry in files:
+            lower = entry.name.lower()
+            if not (lower.endswith(PLAIN_SUFFIX) or lower.endswith(GZIP_SUFFIX)):
                 continue
-            path = folder + "/" + name
-            # The endpoint path names the document: `6402.JSON` and `6402.json.gz` are `6402.json`.
-            rel = rel_folder + endpoint
-            held = known.get(path) if hashing else None
-            if held is not None:
-                try:
-                    st = os.stat(path)
-                except OSError as exc:
-                    yield SourceRecord(path, rel, "", error=f"cannot read {path}: {exc}")
-                    continue
-                if held[0] == st.st_size and held[1] == st.st_mtime_ns:
-                    yield KnownFile(path, rel, held[:3], held[3])
-                    continue
-            yield FileTask(path, rel, gzipped, held, hashing)
+            try:
+                st = entry.stat()
+            except OSError as exc:
+                path = entry.path
+                problems.append((len(paths), SourceRecord(path, endpoint(path[prefix:])[0], "", error=f"cannot read {path}: {exc}")))
+                continue
+            paths.append(entry.path)
+            sizes.append(st.st_size)
+            mtimes.append(st.st_mtime_ns)
+
+
+def _above(real: str, root: str) -> frozenset[str]:
+    """The folders a link in the subtree at `real` must not lead back to (its real parents, and
+    the mirror's root) for its worker to stop at once, not walk them again."""
+    parents = {root}
+    while (real := os.path.dirname(real)) not in ("/", ""):
+        parents.add(real)
+    return frozenset(parents)
+
+
+def _walk_subtree(prefix: int, folder: str, real: str, guard: frozenset[str]) -> _Walked:
+    """A worker's part of a listing: one subtree, whole. Its links into the rest of the mirror
+    are found when the parts are put together (the same folder entered twice)."""
+    walked = _Walked()
+    _walk(walked, [(folder, real)], {real}, prefix, guard=guard)
+    walked.frame()  # sent back as one frame, not a million strings
+    return walked
+
+
+def endpoint(rel: str) -> tuple[str, bool]:
+    """The endpoint path a mirror file's path names (`6402.JSON` and `6402.json.gz` are
+    `6402.json`), and whether its body is gzipped."""
+    rel = rel.replace(os.sep, "/")
+    if rel.lower().endswith(GZIP_SUFFIX):
+        return rel[: -len(GZIP_SUFFIX)] + PLAIN_SUFFIX, True
+    return rel[: -len(PLAIN_SUFFIX)] + PLAIN_SUFFIX, False
+
+
+def list_mirror(root: Path, pool: Callable[[], tuple[Executor, int]] | None = None) -> Listing:
+    """Every `.json` (any case) and `.json.gz` file below `root` with its size and mtime, in
+    sorted path order (reproducible, and for a folder of timestamped snapshot folders, older
+    snapshots first). Past LIST_IN_PROCESS_FILES files, `pool()` (an executor and its number of
+    workers) lists the rest, subtree by subtree; the listing is the same either way."""
+    root = str(Path(root).resolve())
+    prefix = len(root) + 1
+    real = os.path.realpath(root)
+    walked, visited, stack = _Walked(), {real}, [(root, real)]
+    _walk(walked, stack, visited, prefix, budget=LIST_IN_PROCESS_FILES if pool is not None else None)
+    if not stack:
+        return Listing(root, walked.frame(), walked.problems)
+    executor, workers = pool()
+    # The rest of the mirror as subtrees in read order. Subtrees at one depth are alike in size
+    # (provinces, kab/kota, ...), one high up is much larger: the shallowest are split a level
+    # (their folder's files listed here, each subfolder a subtree) while they are too few to
+    # share out evenly, so a province left whole is not the tail of the listing.
+    parts: list[_Walked | tuple[str, str]] = [walked, *reversed(stack)]
+    while True:
+        depths = [p[0].count("/") for p in parts if isinstance(p, tuple)]
+        top = min(depths, default=None)
+        if top is None or depths.count(top) >= SUBTREES_PER_WORKER * workers:
+            break
+        split: list[_Walked | tuple[str, str]] = []
+        for part in parts:
+            if isinstance(part, tuple) and part[0].count("/") == top:
+                # Any folder met again here is a conflict, not a loop: which one a walk meets
+                # first depends on subtrees not read yet.
+                listed, below = _Walked(), [part]
+                _walk(listed, below, visited, prefix, guard=visited, folders=1)
+                if listed.conflict:
+                    return list_mirror(root)
+                split += [listed, *reversed(below)]
+            else:
+                split.append(part)
+        parts = split
+    futures = {i: executor.submit(_walk_subtree, prefix, *part, _above(part[1], real)) for i, part in enumerate(parts) if isinstance(part, tuple)}
+    done = [futures[i].result() if i in futures else part for i, part in enumerate(parts)]
+    entered = [f for part in done for f in part.folders]
+    if any(part.conflict for part in done) or len(set(entered)) < len(entered):
+        # A link from one subtree into another: which of the two is the loop depends on the
+        # order of the whole walk, so the mirror is listed again in one walk.
+        return list_mirror(root)
+    problems, offset = [], 0
+    for part in done:
+        problems += [(offset + at, record) for at, record in part.problems]
+        offset += len(part)
+    return Listing(root, pl.concat([part.frame() for part in done]), problems)
+
+
+def plan_reads(listing: Listing, held: pl.DataFrame, hashing: bool = True) -> tuple[int, Iterator[SourceRecord | FileTask]]:
+    """Compare a listing with what the warehouse `held` from its files: how many files are
+    known by their size and mtime (counted, not read), and, in read order, a FileTask for
+    every other file (with what was held, if anything: its bytes may hash the same) and the
+    records the walk decided. `hashing` fingerprints what is read, for the next night."""
+    files = listing.files.with_row_index("at").join(held, on="source_file", how="left", suffix="_held", maintain_order="left")
+    known = (pl.col("size_bytes") == pl.col("size_bytes_held")) & (pl.col("mtime_ns") == pl.col("mtime_ns_held"))
+    files = files.with_columns(known.fill_null(False).alias("known"))
+    unread = files.filter(~pl.col("known")).select("at", "source_file", "size_bytes_held", "mtime_ns_held", "bytes_hash", "version_id")
+    # Only what is to be read is kept while it is read (on a first night, every path).
+    return files.height - unread.height, _tasks(len(listing.root) + 1, listing.problems, unread, hashing)
+
+
+def _tasks(prefix: int, problems: list[tuple[int, SourceRecord]], unread: pl.DataFrame, hashing: bool) -> Iterator[SourceRecord | FileTask]:
+    problems = iter(problems)
+    problem = next(problems, None)
+    for at, path, size, mtime, digest, version in unread.iter_rows():
+        while problem is not None and problem[0] <= at:
+            yield problem[1]
+            problem = next(problems, None)
+        rel, gzipped = endpoint(path[prefix:])
+        yield FileTask(path, rel, gzipped, None if version is None else (size, mtime, digest, version), hashing)
+    while problem is not None:
+        yield problem[1]
+        problem = next(problems, None)
 
 
 def read_file(task: FileTask) -> SourceRecord:
