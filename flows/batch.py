@@ -121,8 +121,8 @@ def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int |
     mirror is over 800,000 TPS files) instead of the whole election's. The first batch lists the
     sources; a file counts once, in the batch that first reads it.
 
-    A mirror is listed first and compared with what the warehouse `held` from its files
-    (warehouse/load.py held_files): a file known by its size and mtime is counted as loaded,
+    A mirror is listed first and compared with what the warehouse `held` from the files below
+    it (warehouse/load.py held_files): a file known by its size and mtime is counted as loaded,
     never read; without `held` every file is read and nothing fingerprinted. The files to read
     are read and parsed by `workers` processes (default: one per core) once there are
     PARALLEL_MIN_FILES of them; the batches are the same either way, record for record (read
@@ -134,8 +134,10 @@ def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int |
             builder.batch.sources.append(str(Path(path).resolve()))
             before = builder.records_total
             if is_mirror(path):
-                listing = list_mirror(path, parsers.executor if parsers.workers > 1 else None)
-                known, reads = plan_reads(listing, (held or nothing_held)(listing.files), hashing=held is not None)
+                holds = (held or nothing_held)(str(Path(path).resolve()))
+                # A first night stats nothing: there is nothing to compare a stat with.
+                listing = list_mirror(path, parsers.executor if parsers.workers > 1 else None, stat=not holds.is_empty())
+                known, reads = plan_reads(listing, holds, hashing=held is not None)
                 del listing  # a national listing is a million paths: only those to read are kept
                 builder.take_known(known)
                 for outcomes, frames in parsers.parse(reads):

@@ -171,7 +171,7 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_
     if progress.shown:
         progress.plan(sum(files_below(p) for p in sources))
     try:
-        for number, batch in enumerate(iter_batches(sources, election_year, chunk_records, held=lambda files: held_files(con, files))):
+        for number, batch in enumerate(iter_batches(sources, election_year, chunk_records, held=lambda root: held_files(con, root))):
             if number == 0:
                 con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
             if batch.observations or batch.quarantine or batch.refreshed_files:

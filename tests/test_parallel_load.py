@@ -7,7 +7,6 @@ import gzip
 import shutil
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from flows import batch as batching
@@ -105,10 +104,9 @@ def test_known_files_are_recognised_by_workers_too(tmp_path: Path, monkeypatch: 
     with connect(warehouse, read_only=True) as con:
         from warehouse.load import held_files
 
-        listed = pl.DataFrame({"source_file": [str(p) for p in root.resolve().rglob("*.json")]})
-        held = held_files(con, listed)
+        held = held_files(con, str(root.resolve()))
     known = {row["source_file"]: (row["size_bytes"], row["bytes_hash"]) for row in held.iter_rows(named=True)}
-    (batch,) = iter_batches([root], 2024, None, held=lambda files: held, workers=2)
+    (batch,) = iter_batches([root], 2024, None, held=lambda root: held, workers=2)
     files = sum(1 for _ in root.rglob("*.json"))
     assert (batch.records_read, batch.known_records, len(batch.refreshed_files), batch.observations) == (files, files, files, [])
     assert len({f["source_file"] for f in batch.refreshed_files}) == files == len(known)

@@ -144,19 +144,16 @@ def record_files(con: duckdb.DuckDBPyConnection, run_id: str, observations: list
         con.execute("insert into raw_files by name select *, ? as run_id, ? as loaded_at from files", [run_id, utc_now()])
 
 
-def held_files(con: duckdb.DuckDBPyConnection, files: pl.DataFrame) -> pl.DataFrame:
-    """What the warehouse last loaded from each of `files` (a listing's `source_file` column):
-    source_file, size_bytes, mtime_ns, bytes_hash, version_id. Only files whose version loaded:
-    a quarantined file is read again."""
-    # One join of the listing with the latest row of each file (arg_max, not a window: this
-    # runs on every file of a national mirror each night), not a lookup per file.
-    con.register("listed_files", files.select("source_file").to_arrow())
-    try:
-        return con.execute(
-            """select source_file, latest.size_bytes, latest.mtime_ns, latest.bytes_hash, latest.version_id
-               from (select source_file, arg_max(struct_pack(size_bytes, mtime_ns, bytes_hash, version_id), (loaded_at, run_id)) as latest
-                     from raw_files semi join listed_files using (source_file)
-                     group by source_file)"""
-        ).pl()
-    finally:
-        con.unregister("listed_files")
+def held_files(con: duckdb.DuckDBPyConnection, root: str) -> pl.DataFrame:
+    """What the warehouse last loaded from each file below the folder `root`: source_file,
+    size_bytes, mtime_ns, bytes_hash, version_id. Only files whose version loaded: a
+    quarantined file is read again."""
+    # The latest row of each file (arg_max, not a window: this runs on every file of a
+    # national mirror each night), as one frame to join with the night's listing.
+    return con.execute(
+        """select source_file, latest.size_bytes, latest.mtime_ns, latest.bytes_hash, latest.version_id
+           from (select source_file, arg_max(struct_pack(size_bytes, mtime_ns, bytes_hash, version_id), (loaded_at, run_id)) as latest
+                 from raw_files where starts_with(source_file, ?)
+                 group by source_file)""",
+        [root.rstrip("/") + "/"],
+    ).pl()

@@ -34,8 +34,8 @@ SUBTREES_PER_WORKER = 32
 # What the warehouse last loaded from a file (warehouse/load.py held_files).
 HELD_SCHEMA = {"source_file": pl.Utf8, "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "bytes_hash": pl.Utf8, "version_id": pl.Utf8}
 LISTING_SCHEMA = {"source_file": pl.Utf8, "size_bytes": pl.Int64, "mtime_ns": pl.Int64}
-# Given a listing's files, what the warehouse holds for them (HELD_SCHEMA, one row per file).
-HeldFiles = Callable[[pl.DataFrame], pl.DataFrame]
+# Given a mirror's root, what the warehouse holds from the files below it (HELD_SCHEMA, one row per file).
+HeldFiles = Callable[[str], pl.DataFrame]
 
 
 def bytes_hash(body: bytes) -> str:
@@ -43,7 +43,7 @@ def bytes_hash(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
-def nothing_held(files: pl.DataFrame) -> pl.DataFrame:
+def nothing_held(root: str) -> pl.DataFrame:
     """A warehouse that holds none of the files (a first night), for `plan_reads`."""
     return pl.DataFrame(schema=HELD_SCHEMA)
 
@@ -72,9 +72,11 @@ class Listing:
 
 
 class _Walked:
-    """What a walk found, column-wise (a worker sends it back whole)."""
+    """What a walk found, column-wise (a worker sends it back whole). Without `stat` (nothing
+    below the root is held, so nothing to compare) files are listed without their size and mtime."""
 
-    def __init__(self) -> None:
+    def __init__(self, stat: bool = True) -> None:
+        self.stat = stat
         self.paths: list[str] = []
         self.sizes: list[int] = []
         self.mtimes: list[int] = []
@@ -85,7 +87,11 @@ class _Walked:
 
     def frame(self) -> pl.DataFrame:
         if self.files is None:
-            self.files = pl.DataFrame({"source_file": self.paths, "size_bytes": self.sizes, "mtime_ns": self.mtimes}, schema=LISTING_SCHEMA)
+            if self.stat:
+                self.files = pl.DataFrame({"source_file": self.paths, "size_bytes": self.sizes, "mtime_ns": self.mtimes}, schema=LISTING_SCHEMA)
+            else:
+                self.files = pl.DataFrame({"source_file": self.paths}, schema={"source_file": pl.Utf8}).with_columns(
+                    pl.lit(None, pl.Int64).alias("size_bytes"), pl.lit(None, pl.Int64).alias("mtime_ns"))  # fmt: skip
             self.paths, self.sizes, self.mtimes = [], [], []
         return self.files
 
@@ -145,6 +151,9 @@ def _walk(walked: _Walked, stack: list[tuple[str, str]], visited: set[str], pref
             lower = entry.name.lower()
             if not (lower.endswith(PLAIN_SUFFIX) or lower.endswith(GZIP_SUFFIX)):
                 continue
+            if not walked.stat:  # a file that cannot be read is found when it is read
+                paths.append(entry.path)
+                continue
             try:
                 st = entry.stat()
             except OSError as exc:
@@ -165,10 +174,10 @@ def _above(real: str, root: str) -> frozenset[str]:
     return frozenset(parents)
 
 
-def _walk_subtree(prefix: int, folder: str, real: str, guard: frozenset[str]) -> _Walked:
+def _walk_subtree(prefix: int, folder: str, real: str, guard: frozenset[str], stat: bool) -> _Walked:
     """A worker's part of a listing: one subtree, whole. Its links into the rest of the mirror
     are found when the parts are put together (the same folder entered twice)."""
-    walked = _Walked()
+    walked = _Walked(stat)
     _walk(walked, [(folder, real)], {real}, prefix, guard=guard)
     walked.frame()  # sent back as one frame, not a million strings
     return walked
@@ -183,15 +192,15 @@ def endpoint(rel: str) -> tuple[str, bool]:
     return rel[: -len(PLAIN_SUFFIX)] + PLAIN_SUFFIX, False
 
 
-def list_mirror(root: Path, pool: Callable[[], tuple[Executor, int]] | None = None) -> Listing:
-    """Every `.json` (any case) and `.json.gz` file below `root` with its size and mtime, in
-    sorted path order (reproducible, and for a folder of timestamped snapshot folders, older
-    snapshots first). Past LIST_IN_PROCESS_FILES files, `pool()` (an executor and its number of
-    workers) lists the rest, subtree by subtree; the listing is the same either way."""
+def list_mirror(root: Path, pool: Callable[[], tuple[Executor, int]] | None = None, stat: bool = True) -> Listing:
+    """Every `.json` (any case) and `.json.gz` file below `root` with its size and mtime (if
+    `stat`), in sorted path order (reproducible, and for a folder of timestamped snapshot
+    folders, older snapshots first). Past LIST_IN_PROCESS_FILES files, `pool()` (an executor and
+    its number of workers) lists the rest, subtree by subtree; the listing is the same either way."""
     root = str(Path(root).resolve())
     prefix = len(root) + 1
     real = os.path.realpath(root)
-    walked, visited, stack = _Walked(), {real}, [(root, real)]
+    walked, visited, stack = _Walked(stat), {real}, [(root, real)]
     _walk(walked, stack, visited, prefix, budget=LIST_IN_PROCESS_FILES if pool is not None else None)
     if not stack:
         return Listing(root, walked.frame(), walked.problems)
@@ -211,21 +220,21 @@ def list_mirror(root: Path, pool: Callable[[], tuple[Executor, int]] | None = No
             if isinstance(part, tuple) and part[0].count("/") == top:
                 # Any folder met again here is a conflict, not a loop: which one a walk meets
                 # first depends on subtrees not read yet.
-                listed, below = _Walked(), [part]
+                listed, below = _Walked(stat), [part]
                 _walk(listed, below, visited, prefix, guard=visited, folders=1)
                 if listed.conflict:
-                    return list_mirror(root)
+                    return list_mirror(root, stat=stat)
                 split += [listed, *reversed(below)]
             else:
                 split.append(part)
         parts = split
-    futures = {i: executor.submit(_walk_subtree, prefix, *part, _above(part[1], real)) for i, part in enumerate(parts) if isinstance(part, tuple)}
+    futures = {i: executor.submit(_walk_subtree, prefix, *part, _above(part[1], real), stat) for i, part in enumerate(parts) if isinstance(part, tuple)}
     done = [futures[i].result() if i in futures else part for i, part in enumerate(parts)]
     entered = [f for part in done for f in part.folders]
     if any(part.conflict for part in done) or len(set(entered)) < len(entered):
         # A link from one subtree into another: which of the two is the loop depends on the
         # order of the whole walk, so the mirror is listed again in one walk.
-        return list_mirror(root)
+        return list_mirror(root, stat=stat)
     problems, offset = [], 0
     for part in done:
         problems += [(offset + at, record) for at, record in part.problems]

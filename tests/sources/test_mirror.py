@@ -95,6 +95,10 @@ def test_workers_list_a_mirror_as_one_walk_does(tmp_path: Path, workers, monkeyp
     shared = list_mirror(root, lambda: (pool, 2))
     assert pool.submitted >= 6  # the kab/kota folders went to the workers
     assert listed(shared) == listed(alone)
+    # A first night (nothing held to compare with) lists the same files, without their stat.
+    bare = list_mirror(root, lambda: (pool, 2), stat=False)
+    assert bare.files["source_file"].to_list() == alone.files["source_file"].to_list()
+    assert bare.files["size_bytes"].null_count() == bare.files["mtime_ns"].null_count() == bare.files.height
 
 
 @pytest.mark.parametrize("in_process", [0, 2, 9])
