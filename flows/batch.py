@@ -367,8 +367,7 @@ class _Parsers:
 def files_below(path: Path) -> int:
     """How many mirror files a source holds (0 for a dump or crawl index: their records are
     lines, counted as they are read): the load's progress plan, on a terminal only."""
-    path = Path(path)
-    if not path.is_dir() or is_crawl_index(path):
+    if not is_mirror(path):
         return 0
     return sum(1 for _, _, names in os.walk(path, followlinks=True) for name in names
                if name.lower().endswith((".json", ".json.gz")))  # fmt: skip

@@ -48,6 +48,9 @@ ROW_SCHEMA = {
     "dpt": pl.Int64, "source_note": pl.Utf8,
 }  # fmt: skip
 VOTE_SCHEMA = {"row_number": pl.Int64, "nomor_urut": pl.Int64, "votes": pl.Int64, "column_name": pl.Utf8}
+# What the warehouse remembers of a mirror file it loaded (a `raw_files` row, less its run): what
+# warehouse/load.py record_files writes and a night's listing (flows/sources/mirror.py) compares.
+FILE_SCHEMA = {"source_file": pl.Utf8, "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "bytes_hash": pl.Utf8, "version_id": pl.Utf8}
 
 
 @dataclass

@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from schemas.raw import RAW_TABLES
+from schemas.rows import FILE_SCHEMA
 from warehouse.checkpoints import pause_point
 
 OBSERVATION_SCHEMA = {"version_id": pl.Utf8, "source_file": pl.Utf8, "source_path": pl.Utf8, "locator": pl.Utf8, "position": pl.Int64}
@@ -128,8 +129,6 @@ def add_to_run(con: duckdb.DuckDBPyConnection, run_id: str, files_read: int, res
     )  # fmt: skip
 
 
-
-FILE_SCHEMA = {"source_file": pl.Utf8, "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "bytes_hash": pl.Utf8, "version_id": pl.Utf8}
 
 
 def record_files(con: duckdb.DuckDBPyConnection, run_id: str, observations: list[dict]) -> None:

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import polars as pl
 
 from flows.sources.records import SourceRecord
+from schemas.rows import FILE_SCHEMA
 
 # What a mirror file may be called: scrapers upper-case the suffix or gzip the body.
 PLAIN_SUFFIX = ".json"
@@ -31,10 +32,8 @@ GZIP_SUFFIX = ".json.gz"
 LIST_IN_PROCESS_FILES = 20_000
 # Subtrees the rest is cut into, per worker: enough that one large province is not the tail.
 SUBTREES_PER_WORKER = 32
-# What the warehouse last loaded from a file (warehouse/load.py held_files).
-HELD_SCHEMA = {"source_file": pl.Utf8, "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "bytes_hash": pl.Utf8, "version_id": pl.Utf8}
 LISTING_SCHEMA = {"source_file": pl.Utf8, "size_bytes": pl.Int64, "mtime_ns": pl.Int64}
-# Given a mirror's root, what the warehouse holds from the files below it (HELD_SCHEMA, one row per file).
+# Given a mirror's root, what the warehouse holds from the files below it (FILE_SCHEMA, one row per file).
 HeldFiles = Callable[[str], pl.DataFrame]
 
 
@@ -45,7 +44,7 @@ def bytes_hash(body: bytes) -> str:
 
 def nothing_held(root: str) -> pl.DataFrame:
     """A warehouse that holds none of the files (a first night), for `plan_reads`."""
-    return pl.DataFrame(schema=HELD_SCHEMA)
+    return pl.DataFrame(schema=FILE_SCHEMA)
 
 
 class FileTask(NamedTuple):

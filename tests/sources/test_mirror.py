@@ -13,6 +13,7 @@ import pytest
 
 from flows.sources import mirror
 from flows.sources.mirror import list_mirror, plan_reads
+from schemas.rows import FILE_SCHEMA
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +128,7 @@ def test_only_files_whose_stat_changed_are_read(tmp_path: Path) -> None:
         [(first[0], first[1], first[2], "h1", "v1"),  # as listed: known
          (second[0], second[1], second[2] + 1, "h2", "v2"),  # touched since: read, with what was held
          ("/elsewhere/6101.json", 2, 3, "h", "v")],  # not in the listing
-        schema=mirror.HELD_SCHEMA, orient="row",
+        schema=FILE_SCHEMA, orient="row",
     )  # fmt: skip
     known, reads = plan_reads(listing, held)
     reads = list(reads)
