@@ -399,6 +399,43 @@ def test_a_model_keyed_by_a_prefix_of_its_inputs_codes_recounts_only_the_groups_
         models.discover(project)
 
 
+def test_a_model_keyed_by_its_inputs_codes_and_the_regions_above_them_recounts_only_those_regions(tmp_path: Path, monkeypatch) -> None:
+    import duckdb
+
+    # int_a holds kelurahan codes; mart_r sums them for each kelurahan and every region above it.
+    project = keyed_project(tmp_path)
+    (project / "marts" / "mart_b.sql").unlink()
+    (project / "functions").mkdir()
+    (project / "functions" / "region_ancestor.sql").write_text((models.SQL_DIR / "functions" / "region_ancestor.sql").read_text())
+    (project / "marts" / "mart_r.sql").write_text(
+        "-- mart_r: one row per kelurahan and per region above one.\n-- keyed by region: int_a.code[ancestors]\n"
+        "select region_ancestor(code, n) as region, sum(v) as v from int_a cross join (values (0), (2), (4), (6), (10)) as l(n) group by all\n"
+    )
+    monkeypatch.setattr(models, "KEYED_ABOVE", -1)
+    con = duckdb.connect()
+    con.execute("create table raw_t (code varchar, v int)")
+    con.execute("insert into raw_t values ('1101011001', 1), ('1101011002', 2), ('1101021001', 10), ('1201011001', 100)")
+    models.build(con, project)
+    scopes = record_scopes(monkeypatch)
+    # 1101011002 gains 5: it and the four regions above it are recounted, nothing else.
+    con.execute("insert into raw_t values ('1101011002', 5)")
+    assert [m.name for m in models.build(con, project, changed={"raw_t"})] == ["int_a", "mart_r"]
+    assert scopes == [{"0", "11", "1101", "110101", "1101011002"}]
+    assert query(con, "select region, v from mart_r order by region") == [
+        ("0", 118), ("11", 18), ("1101", 18), ("110101", 8), ("1101011001", 1), ("1101011002", 7), ("110102", 10),
+        ("1101021001", 10), ("12", 100), ("1201", 100), ("120101", 100), ("1201011001", 100),
+    ]  # fmt: skip
+    # The only kelurahan of province 12 leaves: the province and what is below it leave, the nation is 18.
+    con.execute("delete from raw_t where code = '1201011001'")
+    models.build(con, project, changed={"raw_t"})
+    assert scopes[-1] == {"0", "12", "1201", "120101", "1201011001"}
+    assert query(con, "select region, v from mart_r where region = '0' or region like '12%' order by region") == [("0", 18)]
+    assert query(con, "select count(*) from mart_r") == [(8,)]
+    (project / "marts" / "mart_r.sql").write_text("-- mart_r: one row.\n-- keyed by region: int_a.code[ancestor]\nselect 1 as region from int_a\n")
+    with pytest.raises(models.ModelError, match=r"'int_a.code\[ancestor\]' in its keyed-by line is not"):
+        models.discover(project)
+
+
 def test_a_small_model_is_read_from_memory_by_the_later_models_and_equals_its_lake_table(tmp_path: Path, monkeypatch) -> None:
     import duckdb
 

@@ -1,4 +1,5 @@
 -- data_quality: one row per election x contest x region x rule checked on the TPS under the region (every level above the TPS: nasional, provinsi, kabkota, kecamatan, kelurahan).
+-- keyed by region_code: int_kelurahan_rule_counts.region_code[ancestors], int_region_names.code
 -- Columns are documented in schemas/marts.py (DataQuality). Rules on aggregate nodes (roll-ups,
 -- a region's withheld file) are in anomalies; this mart counts TPS.
 with kelurahan as (
