@@ -58,7 +58,8 @@ class RunSummary:
     crawl: object | None = None  # flows.sources.api.CrawlSummary
     snapshot: int | None = None  # the lake snapshot that published the run
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
-    attempts: int = 1  # > 1 when a concurrent commit made the night run again
+    attempts: int = 1  # > 1 when a concurrent commit (or DuckDB's memory limit) made the night run again
+    memory_limit: str | None = None  # DuckDB's limit the night published with (raised after running out)
 
 
 class _Clock:
@@ -91,19 +92,29 @@ def run_night(settings: Settings, build_models: bool = True, on_crawl: Callable 
             except BaseException as exc:  # a night the API did not answer is a failed night, on record
                 raise _failed(location, new_run_id(), exc) from exc
             clock.lap("crawl")
+        memory_limit = settings.memory_limit
         for attempt in range(1, CONFLICT_RETRIES + 1):
             run_id = new_run_id()
             try:
                 # The spill folder outlives the connection: closed (and rolled back) first.
                 with storage.spill_folder() as spill, storage.connect(location) as con:
-                    storage.bound_memory(con, settings.memory_limit, spill)
+                    storage.bound_memory(con, memory_limit, spill)
                     summary = _publish_night(con, settings, location, run_id, clock, build_models)
-                return dataclasses.replace(summary, crawl=crawled, attempts=attempt)
+                return dataclasses.replace(summary, crawl=crawled, attempts=attempt, memory_limit=memory_limit)
             except BaseException as exc:
                 # The connection is closed here: its transaction is rolled back and its locks gone.
                 if storage.is_conflict(exc) and attempt < CONFLICT_RETRIES:
                     log.warning("run %s: a concurrent run committed first; running the night again on its result", run_id)
                     time.sleep(random.uniform(0.1, 1.0) * attempt)
+                    continue
+                # What DuckDB cannot spill (an ordered aggregate over every node of a national
+                # election, in a full rebuild) must fit in memory: a night is not lost to a limit
+                # set for ordinary nights while the machine has more.
+                raised = storage.is_out_of_memory(exc) and storage.raised_memory_limit(memory_limit)
+                if raised and attempt < CONFLICT_RETRIES:
+                    log.warning("run %s: DuckDB needed more than %s of memory; running the night again with %s "
+                                "(set REKAP_MEMORY_LIMIT to start there)", run_id, memory_limit, raised)  # fmt: skip
+                    memory_limit = raised
                     continue
                 raise _failed(location, run_id, exc) from exc
     raise AssertionError("unreachable")

@@ -333,3 +333,44 @@ def test_a_run_killed_during_its_crawl_changes_nothing_published(api_env, publis
     assert query(warehouse, race) == query(reference, race) != []
     kaltim = GOVERNOR.replace("where contest = 'pkwkp'", "where contest = 'pkwkp' and province_code = '64'")
     assert query(warehouse, kaltim) == AT_1015
+
+
+def test_a_night_that_runs_out_of_duckdb_memory_runs_again_with_twice_the_limit(tmp_path: Path, monkeypatch, caplog) -> None:
+    import duckdb
+
+    from flows.pipeline import run_night
+    from flows.settings import Settings
+    from warehouse import models
+
+    build, limits = models.build, []
+
+    def short_of_memory_once(con, *args, **kwargs):
+        limits.append(con.execute("select current_setting('memory_limit')").fetchone()[0])
+        if len(limits) == 1:  # what a model that cannot spill raises (the night's transaction then rolls back)
+            raise models.ModelError("model int_rule_rollup failed: Out of Memory Error") from duckdb.OutOfMemoryException("Out of Memory Error")
+        return build(con, *args, **kwargs)
+
+    monkeypatch.setattr(models, "build", short_of_memory_once)
+    with caplog.at_level("WARNING", logger="rekap"):
+        summary = run_night(Settings(warehouse=tmp_path / "w.sqlite", sirekap=(KALTIM_0100,), memory_limit="1500MB"))
+    twice = duckdb.connect()
+    twice.execute("set memory_limit = '3000MB'")
+    assert limits == [limits[0], twice.execute("select current_setting('memory_limit')").fetchone()[0]] and limits[0] != limits[1]
+    assert (summary.attempts, summary.memory_limit) == (2, "3000MB")
+    assert "needed more than 1500MB of memory; running the night again with 3000MB" in caplog.text
+    with connect(tmp_path / "w.sqlite", read_only=True) as con:
+        assert con.execute(GOVERNOR).fetchall() == AT_0100
+        # The attempt that ran out was rolled back whole, as a night run again after a conflict is.
+        assert con.execute("select status, count(*) from runs group by status").fetchall() == [("succeeded", 1)]
+
+
+def test_a_memory_limit_is_raised_twice_over_up_to_half_the_machine() -> None:
+    from warehouse.storage import raised_memory_limit
+
+    half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    assert raised_memory_limit("1500MB") == "3000MB"
+    assert raised_memory_limit("4GB") == "8000MB" or half < 8 * 10**9
+    assert raised_memory_limit("1.5GiB") == "3221MB"  # 1.5 x 2^30 x 2 = 3,221,225,472 bytes
+    assert raised_memory_limit(f"{half}B") is None  # at the ceiling already
+    assert raised_memory_limit(f"{half - 1000}b") == f"{half / 10**6:.0f}MB"  # held to the ceiling
+    assert raised_memory_limit("80%") is None and raised_memory_limit("lots") is None

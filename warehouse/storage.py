@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -413,6 +414,32 @@ def writer_lock(location: Location):
         except BlockingIOError:
             raise WarehouseError(f"the warehouse {file} is busy: another rekap run is writing it (lock {lock_path}); try again when it ends") from None
         yield
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """DuckDB could not fit a statement in the night's memory limit (an ordered aggregate or a
+    join that cannot spill); the error may be wrapped (a model's ModelError)."""
+    while exc is not None:
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            return True
+        exc = exc.__cause__
+    return False
+
+
+MEMORY_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def raised_memory_limit(limit: str) -> str | None:
+    """Twice `limit` (a DuckDB size such as 1500MB or 4GB), held to half of this machine's memory;
+    None when it cannot be read or is there already."""
+    found = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)\s*", limit.lower())
+    if found is None or found.group(2) not in MEMORY_UNITS:
+        return None
+    current = float(found.group(1)) * MEMORY_UNITS[found.group(2)]
+    ceiling = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    if current >= ceiling:
+        return None
+    return f"{min(2 * current, ceiling) / 10**6:.0f}MB"
 
 
 def is_conflict(exc: BaseException) -> bool:
