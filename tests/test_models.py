@@ -247,6 +247,27 @@ def test_a_rebuilt_model_gets_its_difference_and_ends_equal_to_its_sql() -> None
     assert sorted(query(con, "select * from m")) == sorted(query(con, "select k, v, l from source"))
 
 
+def test_a_model_is_written_whole_in_the_order_of_its_last_line_and_compared_without_it(tmp_path: Path) -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("create table source (k varchar, v bigint)")
+    con.execute("insert into source select 'k' || i, i from range(10) as r(i)")
+    (tmp_path / "m.sql").write_text("-- m: one row per k.\nselect k, v from source\norder by v desc\n")
+    model = models.parse_model(tmp_path / "m.sql", "marts")
+    assert model.order == "v desc" and model.rows_sql.rstrip().endswith("select k, v from source")
+    assert models.write_model(con, model) == "created"
+    assert query(con, "select v from m") == [(v,) for v in range(9, -1, -1)]
+    # One row moves: its difference is applied (the new row is the last one written).
+    con.execute("update source set v = 100 where k = 'k0'")
+    assert models.write_model(con, model) == "updated"
+    assert query(con, "select v from m")[-1] == (100,)
+    # Every row moves: written anew from the rows it compared, in its order again.
+    con.execute("update source set v = v + 1000")
+    assert models.write_model(con, model) == "replaced"
+    assert query(con, "select v from m") == [(1100,), *((v,) for v in range(1009, 1000, -1))]
+
+
 def test_a_diff_written_mart_is_checked_on_its_new_rows_and_its_whole_key() -> None:
     import duckdb
     import pandera.polars as pa
