@@ -1,6 +1,9 @@
 -- int_rule_rollup: one row per node x roll-up rule that can be checked: its own totals against its row in the parent's table (rollup_parent_row), and an aggregate's totals against the TPS files under it (rollup_tps_sum).
 -- keyed by code: int_nodes.code, int_node_votes.code, int_child_rows.child_code, int_child_votes.child_code, int_tps_rollup_votes.code, int_tps_rollup_counts.code; whole: ref_rule_params
 -- Candidates missing on one side count as 0 here; a difference above the rule's max_difference breaks it.
+-- observed and expected are written for broken checks only (int_rule_checks shows no other's): an
+-- ordered string_agg over every node of a national election cost 5 s and more memory than a
+-- 1500MB night has (DuckDB cannot spill it), over the few broken ones it costs nothing.
 with nodes as (
     select * from int_nodes
 ),
@@ -81,19 +84,52 @@ parent_row_candidates as (
         and child_votes.candidate_id = parent_row_candidate_ids.candidate_id
 ),
 
-rollup_parent_row as (
+parent_row_checks as (
     select
         parent_row_candidates.election,
         parent_row_candidates.contest,
         parent_row_candidates.code,
         parent_row_candidates.version_id,
-        'rollup_parent_row' as rule_id,
-        bool_or(abs(coalesce(parent_row_candidates.own_votes, 0) - coalesce(parent_row_candidates.row_votes, 0)) > thresholds.parent_row_max_difference) as broken,
-        string_agg(parent_row_candidates.candidate_id || ': ' || coalesce(cast(parent_row_candidates.own_votes as varchar), '-'), ', ' order by parent_row_candidates.candidate_id) as observed,
-        string_agg(parent_row_candidates.candidate_id || ': ' || coalesce(cast(parent_row_candidates.row_votes as varchar), '-'), ', ' order by parent_row_candidates.candidate_id) as expected
+        bool_or(abs(coalesce(parent_row_candidates.own_votes, 0) - coalesce(parent_row_candidates.row_votes, 0)) > thresholds.parent_row_max_difference) as broken
     from parent_row_candidates
     cross join thresholds
     group by parent_row_candidates.election, parent_row_candidates.contest, parent_row_candidates.code, parent_row_candidates.version_id
+),
+
+parent_row_texts as (
+    select
+        parent_row_candidates.election,
+        parent_row_candidates.contest,
+        parent_row_candidates.code,
+        parent_row_candidates.version_id,
+        string_agg(parent_row_candidates.candidate_id || ': ' || coalesce(cast(parent_row_candidates.own_votes as varchar), '-'), ', ' order by parent_row_candidates.candidate_id) as observed,
+        string_agg(parent_row_candidates.candidate_id || ': ' || coalesce(cast(parent_row_candidates.row_votes as varchar), '-'), ', ' order by parent_row_candidates.candidate_id) as expected
+    from parent_row_candidates
+    semi join parent_row_checks
+        on parent_row_checks.election = parent_row_candidates.election
+        and parent_row_checks.contest = parent_row_candidates.contest
+        and parent_row_checks.code = parent_row_candidates.code
+        and parent_row_checks.version_id = parent_row_candidates.version_id
+        and parent_row_checks.broken
+    group by parent_row_candidates.election, parent_row_candidates.contest, parent_row_candidates.code, parent_row_candidates.version_id
+),
+
+rollup_parent_row as (
+    select
+        parent_row_checks.election,
+        parent_row_checks.contest,
+        parent_row_checks.code,
+        parent_row_checks.version_id,
+        'rollup_parent_row' as rule_id,
+        parent_row_checks.broken,
+        parent_row_texts.observed,
+        parent_row_texts.expected
+    from parent_row_checks
+    left join parent_row_texts
+        on parent_row_texts.election = parent_row_checks.election
+        and parent_row_texts.contest = parent_row_checks.contest
+        and parent_row_texts.code = parent_row_checks.code
+        and parent_row_texts.version_id = parent_row_checks.version_id
 ),
 
 -- rollup_tps_sum: the TPS files loaded under a region against the region's own figures.
@@ -192,9 +228,7 @@ figure_checks as (
         figure_candidates.source,
         figure_candidates.preference,
         figure_candidates.version_id,
-        bool_or(abs(coalesce(figure_candidates.tps_votes, 0) - coalesce(figure_candidates.region_votes, 0)) > thresholds.tps_sum_max_difference) as broken,
-        string_agg(figure_candidates.candidate_id || ': ' || coalesce(cast(figure_candidates.tps_votes as varchar), '-'), ', ' order by figure_candidates.candidate_id) as tps_text,
-        figure_candidates.source || ' ' || string_agg(figure_candidates.candidate_id || ': ' || coalesce(cast(figure_candidates.region_votes as varchar), '-'), ', ' order by figure_candidates.candidate_id) as region_text
+        bool_or(abs(coalesce(figure_candidates.tps_votes, 0) - coalesce(figure_candidates.region_votes, 0)) > thresholds.tps_sum_max_difference) as broken
     from figure_candidates
     cross join thresholds
     group by
@@ -210,12 +244,42 @@ rollup_tps_sum as (
         arg_min(figure_checks.version_id, figure_checks.preference) filter (where figure_checks.broken) as broken_version_id,
         arg_min(figure_checks.version_id, figure_checks.preference) as any_version_id,
         'rollup_tps_sum' as rule_id,
-        bool_or(figure_checks.broken) as broken,
-        arg_min(figure_checks.tps_text, figure_checks.preference) as observed,
-        string_agg(figure_checks.region_text, '; ' order by figure_checks.preference) filter (where figure_checks.broken) as broken_expected,
-        string_agg(figure_checks.region_text, '; ' order by figure_checks.preference) as all_expected
+        bool_or(figure_checks.broken) as broken
     from figure_checks
     group by figure_checks.election, figure_checks.contest, figure_checks.code
+),
+
+-- The texts of every figure of a region where one figure breaks the rule.
+figure_texts as (
+    select
+        figure_candidates.election,
+        figure_candidates.contest,
+        figure_candidates.code,
+        figure_candidates.preference,
+        bool_or(abs(coalesce(figure_candidates.tps_votes, 0) - coalesce(figure_candidates.region_votes, 0)) > thresholds.tps_sum_max_difference) as broken,
+        string_agg(figure_candidates.candidate_id || ': ' || coalesce(cast(figure_candidates.tps_votes as varchar), '-'), ', ' order by figure_candidates.candidate_id) as tps_text,
+        figure_candidates.source || ' ' || string_agg(figure_candidates.candidate_id || ': ' || coalesce(cast(figure_candidates.region_votes as varchar), '-'), ', ' order by figure_candidates.candidate_id) as region_text
+    from figure_candidates
+    cross join thresholds
+    semi join rollup_tps_sum
+        on rollup_tps_sum.election = figure_candidates.election
+        and rollup_tps_sum.contest = figure_candidates.contest
+        and rollup_tps_sum.code = figure_candidates.code
+        and rollup_tps_sum.broken
+    group by
+        figure_candidates.election, figure_candidates.contest, figure_candidates.code,
+        figure_candidates.source, figure_candidates.preference, figure_candidates.version_id
+),
+
+rollup_tps_sum_texts as (
+    select
+        figure_texts.election,
+        figure_texts.contest,
+        figure_texts.code,
+        arg_min(figure_texts.tps_text, figure_texts.preference) as observed,
+        string_agg(figure_texts.region_text, '; ' order by figure_texts.preference) filter (where figure_texts.broken) as expected
+    from figure_texts
+    group by figure_texts.election, figure_texts.contest, figure_texts.code
 ),
 
 final as (
@@ -228,9 +292,13 @@ final as (
         coalesce(rollup_tps_sum.broken_version_id, rollup_tps_sum.any_version_id) as version_id,
         rollup_tps_sum.rule_id,
         rollup_tps_sum.broken,
-        rollup_tps_sum.observed,
-        coalesce(rollup_tps_sum.broken_expected, rollup_tps_sum.all_expected) as expected
+        rollup_tps_sum_texts.observed,
+        rollup_tps_sum_texts.expected
     from rollup_tps_sum
+    left join rollup_tps_sum_texts
+        on rollup_tps_sum_texts.election = rollup_tps_sum.election
+        and rollup_tps_sum_texts.contest = rollup_tps_sum.contest
+        and rollup_tps_sum_texts.code = rollup_tps_sum.code
 )
 
 select * from final
