@@ -255,12 +255,12 @@ figure_texts as (
         figure_candidates.election,
         figure_candidates.contest,
         figure_candidates.code,
+        figure_candidates.source,
         figure_candidates.preference,
-        bool_or(abs(coalesce(figure_candidates.tps_votes, 0) - coalesce(figure_candidates.region_votes, 0)) > thresholds.tps_sum_max_difference) as broken,
+        figure_candidates.version_id,
         string_agg(figure_candidates.candidate_id || ': ' || coalesce(cast(figure_candidates.tps_votes as varchar), '-'), ', ' order by figure_candidates.candidate_id) as tps_text,
         figure_candidates.source || ' ' || string_agg(figure_candidates.candidate_id || ': ' || coalesce(cast(figure_candidates.region_votes as varchar), '-'), ', ' order by figure_candidates.candidate_id) as region_text
     from figure_candidates
-    cross join thresholds
     semi join rollup_tps_sum
         on rollup_tps_sum.election = figure_candidates.election
         and rollup_tps_sum.contest = figure_candidates.contest
@@ -277,8 +277,15 @@ rollup_tps_sum_texts as (
         figure_texts.contest,
         figure_texts.code,
         arg_min(figure_texts.tps_text, figure_texts.preference) as observed,
-        string_agg(figure_texts.region_text, '; ' order by figure_texts.preference) filter (where figure_texts.broken) as expected
+        string_agg(figure_texts.region_text, '; ' order by figure_texts.preference) filter (where figure_checks.broken) as expected
     from figure_texts
+    inner join figure_checks
+        on figure_checks.election = figure_texts.election
+        and figure_checks.contest = figure_texts.contest
+        and figure_checks.code = figure_texts.code
+        and figure_checks.source = figure_texts.source
+        and figure_checks.preference = figure_texts.preference
+        and figure_checks.version_id = figure_texts.version_id
     group by figure_texts.election, figure_texts.contest, figure_texts.code
 ),
 
