@@ -199,9 +199,30 @@ snapshot_versions as (
         observations.code,
         observations.run_id,
         observations.snapshot,
+        min(observations.version_id) <> max(observations.version_id) as broken
+    from observations
+    group by observations.election, observations.contest, observations.code, observations.run_id, observations.snapshot
+),
+
+-- What a broken check shows (int_rule_checks shows no other's): a distinct count and an ordered
+-- string_agg over every node's observations cost 2.7 s at national scale, over the broken few nothing.
+snapshot_texts as (
+    select
+        observations.election,
+        observations.contest,
+        observations.code,
+        observations.run_id,
+        observations.snapshot,
         count(distinct observations.version_id) as versions,
         string_agg(distinct observations.source_path, ', ' order by observations.source_path) as source_paths
     from observations
+    semi join snapshot_versions
+        on snapshot_versions.election = observations.election
+        and snapshot_versions.contest = observations.contest
+        and snapshot_versions.code = observations.code
+        and snapshot_versions.run_id = observations.run_id
+        and snapshot_versions.snapshot = observations.snapshot
+        and snapshot_versions.broken
     group by observations.election, observations.contest, observations.code, observations.run_id, observations.snapshot
 ),
 
@@ -212,9 +233,9 @@ duplicate_node as (
         latest_observations.code,
         latest_observations.version_id,
         'duplicate_node' as rule_id,
-        snapshot_versions.versions > 1 as broken,
-        snapshot_versions.versions || ' different versions in ' || latest_observations.snapshot
-            || ' (' || snapshot_versions.source_paths || ')' as observed,
+        snapshot_versions.broken,
+        snapshot_texts.versions || ' different versions in ' || latest_observations.snapshot
+            || ' (' || snapshot_texts.source_paths || ')' as observed,
         '1 version' as expected
     from latest_observations
     inner join snapshot_versions
@@ -223,6 +244,12 @@ duplicate_node as (
         and snapshot_versions.code = latest_observations.code
         and snapshot_versions.run_id = latest_observations.run_id
         and snapshot_versions.snapshot = latest_observations.snapshot
+    left join snapshot_texts
+        on snapshot_texts.election = latest_observations.election
+        and snapshot_texts.contest = latest_observations.contest
+        and snapshot_texts.code = latest_observations.code
+        and snapshot_texts.run_id = latest_observations.run_id
+        and snapshot_texts.snapshot = latest_observations.snapshot
 ),
 
 final as (
