@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
+from schemas.regions import LEVEL_BY_CODE_LENGTH
 from schemas.rows import ADMIN_FIELDS, Rows  # noqa: F401  (the row shapes the parser fills)
 
-LEVEL_BY_CODE_LENGTH = {1: "nasional", 2: "provinsi", 4: "kabkota", 6: "kecamatan", 10: "kelurahan", 13: "tps"}
 ELECTION_KINDS = ("pemilu", "pilkada")
 # Keys of a chart or table row that are not candidate ids.
 NON_CANDIDATE_KEYS = frozenset({"null", "persen", "progres", "psu", "status_progress"})

@@ -17,11 +17,12 @@ import polars as pl
 
 from schemas.raw import MAX_NODE_COUNT
 
+from schemas.regions import LEVELS as REGION_LEVELS
 from schemas.rows import ROW_SCHEMA, VOTE_SCHEMA, CountTable
 
 # [0-9], not \d (which also matches Arabic-Indic digits); counts bounded as in schemas/raw.py.
 CODE = r"^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{10}|[0-9]{13})$"
-LEVELS = ["provinsi", "kabkota", "kecamatan", "kelurahan", "tps"]
+LEVELS = REGION_LEVELS[1:]  # a count file names no nation
 EXAMPLES = 3
 
 

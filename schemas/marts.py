@@ -11,7 +11,8 @@ from typing import Annotated, Optional
 import pandera.polars as pa
 import polars as pl
 
-LEVELS = ["nasional", "provinsi", "kabkota", "kecamatan", "kelurahan", "tps"]
+from schemas.regions import LEVELS
+
 SOURCE_KINDS = ["node", "parent_table", "tps_rollup"]
 CODE = r"^(0|[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{10}|[0-9]{13})$"
 SEVERITIES = ["error", "warning", "info"]

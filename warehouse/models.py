@@ -29,6 +29,7 @@ from sqlglot import exp
 
 from schemas.counts import COUNT_TABLES
 from schemas.marts import MART_CONTRACTS
+from schemas.regions import CODE_LENGTHS
 from schemas.raw import RAW_TABLES
 from schemas.rules import RulePack, load_rules
 from warehouse import storage
@@ -122,7 +123,7 @@ ORDER_LINE = re.compile(r"\norder by ([\w, ]+)\s*$")  # a model's last line, at 
 KEYED_INPUT = re.compile(r"^(\w+)\.(\w+)(?:@(\w+)\.(\w+)|\[:([1-9][0-9]*)\]|(\[ancestors\]))?$")
 # The lengths of the codes of the regions a code can lie in: 0 is the nation ('0'), as
 # sql/functions/region_ancestor.sql reads it, then provinsi, kab/kota, kecamatan and kelurahan.
-REGION_LENGTHS = (0, 2, 4, 6, 10)
+REGION_LENGTHS = (0, *CODE_LENGTHS[:-1])
 
 
 def parse_keyed(path: Path, sql: str, reads: frozenset[str]) -> Keyed | None:

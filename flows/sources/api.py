@@ -47,7 +47,7 @@ import httpx
 import orjson
 
 from flows.progress import StepProgress
-from flows.sirekap import LEVEL_BY_CODE_LENGTH, StructuralError, canonical_hash, child_rows, is_code
+from flows.sirekap import StructuralError, canonical_hash, child_rows, is_code
 from flows.sources.archive import (
     FAILED,
     NOT_FOUND,
@@ -59,11 +59,11 @@ from flows.sources.archive import (
     no_file_is_normal,
     utc_now,
 )
+from schemas.regions import CODE_LENGTHS, LEVEL_BY_CODE_LENGTH, chain
 
 log = logging.getLogger("rekap.crawl")
 
 ELECTION_ID = re.compile(r"^(pemilu|pilkada)(\d{4})$")
-CODE_LENGTHS = (2, 4, 6, 10, 13)
 TPS_CODE_LENGTH = 13
 # Region lists are fetched for regions above the kelurahan: their entries name kab/kota,
 # kecamatan and kelurahan. A kelurahan's list names its TPS, which the marts name by number.
@@ -117,21 +117,16 @@ class Target:
         return {"election": self.election, "contest": self.contest, "region": self.region}
 
     def node_path(self, code: str) -> str:
-        return f"{self.kind}/hhcw/{self.contest}" + ("" if code == "0" else "/" + "/".join(_chain(code))) + ".json"
+        return f"{self.kind}/hhcw/{self.contest}" + ("" if code == "0" else "/" + "/".join(chain(code))) + ".json"
 
     def list_path(self, code: str) -> str:
-        return f"wilayah/{self.kind}/{self.contest}/" + ("0" if code == "0" else "/".join(_chain(code))) + ".json"
+        return f"wilayah/{self.kind}/{self.contest}/" + ("0" if code == "0" else "/".join(chain(code))) + ".json"
 
     def candidates_path(self) -> str:
         return f"pilkada/paslon/{self.contest}.json" if self.kind == "pilkada" else f"{self.kind}/{self.contest}.json"
 
     def url(self, path: str) -> str:
         return f"{self.base_url.rstrip('/')}/{path}"
-
-
-def _chain(code: str) -> list[str]:
-    """The codes on the way down to `code`: 6402 -> [64, 6402]."""
-    return [code[:n] for n in CODE_LENGTHS if n < len(code)] + [code]
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,12 @@ from pathlib import Path
 
 import polars as pl
 
+from schemas.regions import CODE_LENGTHS, LEVEL_BY_CODE_LENGTH
 from schemas.rows import ROW_SCHEMA, VOTE_SCHEMA, CountFileError, CountTable  # noqa: F401  (the shapes a count reader fills)
 
 DEFAULT_COLUMNS = Path(__file__).with_name("count_columns.toml")
 FORMATS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".parquet": "parquet", ".pq": "parquet"}
-LEVELS = {2: "provinsi", 4: "kabkota", 6: "kecamatan", 10: "kelurahan", 13: "tps"}
+LEVELS = {length: LEVEL_BY_CODE_LENGTH[length] for length in CODE_LENGTHS}  # a count file names no nation
 COUNT_FIELDS = ("suara_sah", "suara_tidak_sah", "dpt")
 TEXT_FIELDS = ("name", "witness_id", "source_note")
 UNKNOWN_CELLS = {"", "-", "–", "—"}
