@@ -29,8 +29,8 @@ from sqlglot import exp
 
 from schemas.counts import COUNT_TABLES
 from schemas.marts import MART_CONTRACTS
-from schemas.regions import CODE_LENGTHS
 from schemas.raw import RAW_TABLES
+from schemas.regions import CODE_LENGTHS
 from schemas.rules import RulePack, load_rules
 from warehouse import storage
 from warehouse.checkpoints import pause_point
@@ -130,8 +130,8 @@ def parse_keyed(path: Path, sql: str, reads: frozenset[str]) -> Keyed | None:
     """`-- keyed by code: int_nodes.code, int_child_rows.child_code, stg_nodes.version_id@stg_documents.code;
     whole: ref_rules`: the model's key column, each keyed input's column(s) holding it (or its
     first N characters, `code[:10]`, or it and every region above it, `region_code[ancestors]`, or
-    leading to it through another table), and the inputs
-    read whole. Every table the SQL reads must be named, so a new input cannot slip in unkeyed."""
+    leading to it through another table), and the inputs read whole. Every table the SQL reads
+    must be named, so a new input cannot slip in unkeyed."""
     match = KEYED.search(sql)
     if match is None:
         return None
