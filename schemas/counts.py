@@ -16,7 +16,6 @@ from pandera.polars import PolarsData
 import polars as pl
 
 from schemas.raw import MAX_NODE_COUNT
-
 from schemas.regions import LEVELS as REGION_LEVELS
 from schemas.rows import ROW_SCHEMA, VOTE_SCHEMA, CountTable
 

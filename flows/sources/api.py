@@ -59,7 +59,7 @@ from flows.sources.archive import (
     no_file_is_normal,
     utc_now,
 )
-from schemas.regions import CODE_LENGTHS, LEVEL_BY_CODE_LENGTH, chain
+from schemas.regions import CODE_LENGTHS, LEVEL_BY_CODE_LENGTH, NATION, chain
 
 log = logging.getLogger("rekap.crawl")
 
@@ -117,10 +117,10 @@ class Target:
         return {"election": self.election, "contest": self.contest, "region": self.region}
 
     def node_path(self, code: str) -> str:
-        return f"{self.kind}/hhcw/{self.contest}" + ("" if code == "0" else "/" + "/".join(chain(code))) + ".json"
+        return f"{self.kind}/hhcw/{self.contest}" + ("" if code == NATION else "/" + "/".join(chain(code))) + ".json"
 
     def list_path(self, code: str) -> str:
-        return f"wilayah/{self.kind}/{self.contest}/" + ("0" if code == "0" else "/".join(chain(code))) + ".json"
+        return f"wilayah/{self.kind}/{self.contest}/" + (NATION if code == NATION else "/".join(chain(code))) + ".json"
 
     def candidates_path(self) -> str:
         return f"pilkada/paslon/{self.contest}.json" if self.kind == "pilkada" else f"{self.kind}/{self.contest}.json"
