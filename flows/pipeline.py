@@ -107,9 +107,9 @@ def run_night(settings: Settings, build_models: bool = True, on_crawl: Callable 
                     log.warning("run %s: a concurrent run committed first; running the night again on its result", run_id)
                     time.sleep(random.uniform(0.1, 1.0) * attempt)
                     continue
-                # What DuckDB cannot spill (an ordered aggregate over every node of a national
-                # election, in a full rebuild) must fit in memory: a night is not lost to a limit
-                # set for ordinary nights while the machine has more.
+                # What DuckDB cannot spill (an ordered aggregate, as int_rule_rollup's over every
+                # node of a national election was) must fit in memory: a night is not lost to a
+                # limit set for ordinary nights while the machine has more.
                 raised = storage.is_out_of_memory(exc) and storage.raised_memory_limit(memory_limit)
                 if raised and attempt < CONFLICT_RETRIES:
                     log.warning("run %s: DuckDB needed more than %s of memory; running the night again with %s "

@@ -353,9 +353,12 @@ def test_a_night_that_runs_out_of_duckdb_memory_runs_again_with_twice_the_limit(
     monkeypatch.setattr(models, "build", short_of_memory_once)
     with caplog.at_level("WARNING", logger="rekap"):
         summary = run_night(Settings(warehouse=tmp_path / "w.sqlite", sirekap=(KALTIM_0100,), memory_limit="1500MB"))
-    twice = duckdb.connect()
-    twice.execute("set memory_limit = '3000MB'")
-    assert limits == [limits[0], twice.execute("select current_setting('memory_limit')").fetchone()[0]] and limits[0] != limits[1]
+    def shown(limit: str) -> str:  # how DuckDB shows a limit, e.g. 1500MB as 1.3 GiB
+        fresh = duckdb.connect()
+        fresh.execute(f"set memory_limit = '{limit}'")
+        return fresh.execute("select current_setting('memory_limit')").fetchone()[0]
+
+    assert limits == [shown("1500MB"), shown("3000MB")] and limits[0] != limits[1]
     assert (summary.attempts, summary.memory_limit) == (2, "3000MB")
     assert "needed more than 1500MB of memory; running the night again with 3000MB" in caplog.text
     with connect(tmp_path / "w.sqlite", read_only=True) as con:

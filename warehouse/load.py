@@ -129,8 +129,6 @@ def add_to_run(con: duckdb.DuckDBPyConnection, run_id: str, files_read: int, res
     )  # fmt: skip
 
 
-
-
 def record_files(con: duckdb.DuckDBPyConnection, run_id: str, observations: list[dict]) -> None:
     """Remember which bytes each mirror file held when it loaded, so the next night recognises
     an unchanged file without parsing it (append-only: a file's latest row is what it held last)."""
