@@ -197,3 +197,38 @@ def test_keyed_models_recomputed_for_the_changed_codes_equal_a_whole_rebuild(tmp
     with connect(incremental, read_only=True) as con:
         assert con.execute("select count(distinct tps_code) from tps_reconciliation").fetchone()[0] >= 10
     assert {m.name for m in models.discover() if m.keyed} <= set(keyed_runs)
+
+
+def test_a_night_after_an_upgrade_rebuilds_the_models_whose_sql_changed_not_every_model(tmp_path: Path, monkeypatch) -> None:
+    warehouse = tmp_path / "w.sqlite"
+    run_night(Settings(warehouse=warehouse, sirekap=(KALTIM_1015,)))
+    built: list[set[str]] = []  # the models each night rebuilt
+    build = models.build
+
+    def recorded(*args, **kwargs):
+        rebuilt = build(*args, **kwargs)
+        built.append({m.name for m in rebuilt})
+        return rebuilt
+
+    monkeypatch.setattr(models, "build", recorded)
+    real = models.code_fingerprints
+
+    def upgraded(*edited: str):  # the fingerprints after an upgrade that edits these files
+        monkeypatch.setattr(models, "code_fingerprints", lambda *a, **k: {n: h + "'" if n in edited else h for n, h in real(*a, **k).items()})
+
+    upgraded("int_tps_facts")  # an edit that leaves its rows as they were: nothing downstream moves
+    run_night(Settings(warehouse=warehouse, sirekap=(KALTIM_1015,)))
+    assert built[-1] == {"int_tps_facts", "corrections", "corrections_summary"}  # the last two: every night's log
+    upgraded(models.SHARED)  # a macro, a seed or the rule pack: every model
+    run_night(Settings(warehouse=warehouse, sirekap=(KALTIM_1015,)))
+    assert built[-1] == {m.name for m in models.discover()}
+    monkeypatch.setattr(models, "code_fingerprints", real)  # back to the files as they are: every model changed again
+    run_night(Settings(warehouse=warehouse, sirekap=(KALTIM_1015,)))
+    assert built[-1] == {m.name for m in models.discover()}
+    # A warehouse whose last build kept one hash of all the SQL (before per-model fingerprints) is rebuilt whole once.
+    with connect(warehouse) as con:
+        con.execute("update model_builds set code_fingerprint = 'c0ffee'")
+    run_night(Settings(warehouse=warehouse, sirekap=(KALTIM_1015,)))
+    assert built[-1] == {m.name for m in models.discover()}
+    run_night(Settings(warehouse=warehouse, sirekap=(KALTIM_1015,)))
+    assert built[-1] <= {"corrections", "corrections_summary"}  # and no more: the log of a night that changed nothing

@@ -308,6 +308,22 @@ def test_a_model_rebuilt_to_the_same_rows_rebuilds_nothing_downstream(tmp_path: 
     assert query(con, "select k from mart_b order by k") == [("x",), ("z",)]
 
 
+def test_the_code_fingerprints_tell_each_model_apart_and_what_every_model_reads_as_one(tmp_path: Path) -> None:
+    for layer in (*models.LAYERS, "audits", "functions"):
+        (tmp_path / layer).mkdir()
+    (tmp_path / "intermediate" / "int_a.sql").write_text("-- int_a: one row per k.\nselect k from raw_t\n")
+    (tmp_path / "marts" / "mart_b.sql").write_text("-- mart_b: one row per k.\nselect k from int_a\n")
+    (tmp_path / "audits" / "assert_b.sql").write_text("-- assert_b: rows of mart_b without k.\nselect * from mart_b where k is null\n")
+    (tmp_path / "functions" / "f.sql").write_text("create or replace macro f(x) as x;\n")
+    before = models.code_fingerprints(tmp_path)
+    assert set(before) == {models.SHARED, "int_a", "mart_b", "assert_b"}
+    (tmp_path / "marts" / "mart_b.sql").write_text("-- mart_b: one row per k.\nselect distinct k from int_a\n")
+    after = models.code_fingerprints(tmp_path)
+    assert {name for name in before if before[name] != after[name]} == {"mart_b"}
+    (tmp_path / "functions" / "f.sql").write_text("create or replace macro f(x) as x + 0;\n")
+    assert {name for name in after if after[name] != models.code_fingerprints(tmp_path)[name]} == {models.SHARED}
+
+
 def test_a_whole_build_drops_the_intermediate_table_of_a_model_sql_no_longer_holds(tmp_path: Path) -> None:
     import duckdb
 
@@ -353,6 +369,38 @@ def record_scopes(monkeypatch) -> list[set[str]]:
 
     monkeypatch.setattr(models, "scoped_sql", spy)
     return scopes
+
+
+def test_a_model_whose_sql_changed_is_rebuilt_whole_and_what_reads_it_only_if_its_rows_moved(tmp_path: Path, monkeypatch) -> None:
+    import duckdb
+
+    project = keyed_project(tmp_path)
+    (project / "marts" / "mart_c.sql").write_text("-- mart_c: one row per k.\nselect k from raw_u\n")
+    monkeypatch.setattr(models, "KEYED_ABOVE", -1)  # mart_b would be cut to codes, were int_a not edited
+    con = duckdb.connect()
+    con.execute("create table raw_t (code varchar, v int); create table raw_ref (factor int); create table raw_u (k varchar)")
+    con.execute("insert into raw_t select chr(97 + i::int), i + 1 from range(10) as t(i); insert into raw_ref values (10); insert into raw_u values ('x')")
+    models.build(con, project)
+    scopes = record_scopes(monkeypatch)
+    # A comment added to int_a: rebuilt, to the same rows; nothing downstream.
+    int_a = project / "intermediate" / "int_a.sql"
+    int_a.write_text(int_a.read_text() + "-- summed per code\n")
+    assert [m.name for m in models.build(con, project, changed={"int_a"})] == ["int_a"]
+    # int_a now doubles every sum: rebuilt whole, and mart_b after it (a=1 -> 2 -> 20; j=10 -> 20 -> 200).
+    int_a.write_text("-- int_a: one row per code.\nselect code, 2 * sum(v) as v from raw_t group by code\n")
+    assert [m.name for m in models.build(con, project, changed={"int_a"})] == ["int_a", "mart_b"]
+    assert query(con, "select code, scaled from mart_b where code in ('a', 'j') order by code") == [("a", 20), ("j", 200)]
+    assert scopes == []  # every code moved: nothing was cut to codes
+    # An edited mart that gains a column is written anew; the others are left as they are.
+    (project / "marts" / "mart_c.sql").write_text("-- mart_c: one row per k, with its length.\nselect k, length(k) as n from raw_u\n")
+    assert [m.name for m in models.build(con, project, changed={"mart_c"})] == ["mart_c"]
+    assert query(con, "select k, n from mart_c") == [("x", 1)]
+    assert query(con, "select comment from duckdb_tables() where table_name = 'mart_c'") == [("mart_c: one row per k, with its length.",)]
+    # A new model is built; an input row and an edit on the same night both count.
+    (project / "marts" / "mart_d.sql").write_text("-- mart_d: one row.\nselect count(*) as codes from int_a\n")
+    con.execute("insert into raw_t values ('k', 1)")
+    assert [m.name for m in models.build(con, project, changed={"raw_t", "mart_d"})] == ["int_a", "mart_b", "mart_d"]
+    assert query(con, "select codes from mart_d") == [(11,)]
 
 
 def test_a_keyed_model_is_recomputed_only_for_the_codes_whose_input_rows_changed(tmp_path: Path, monkeypatch) -> None:

@@ -45,7 +45,7 @@ BOOKKEEPING = {
         "one row per night that built the models: what they were built from",
         {
             "run_id": ("VARCHAR", "The run (runs.run_id)."),
-            "code_fingerprint": ("VARCHAR", "Hash of the SQL files and the rule pack the models were built with: another, and every model is rebuilt."),
+            "code_fingerprint": ("VARCHAR", "JSON: a hash of each model's and audit's SQL file by name (another, and that model is rebuilt whole), and under @shared one of the SQL functions, macros, seeds and rule pack (another, and every model is)."),
             "input_counts": ("VARCHAR", "JSON: row count of each table the models read, after the night (a model is rebuilt when a table it reads moved), and under @observed_seq the last observation loaded (what the next night gained is after it)."),
             "models_built": ("BIGINT", "Models rebuilt that night (the others were current: nothing they read changed)."),
             "built_at": ("TIMESTAMP", "When (UTC)."),

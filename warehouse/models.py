@@ -285,8 +285,9 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     `changed` names the input tables that changed since the last build (models.changed_inputs):
     a model is rebuilt when it reads one of them, or a model whose rows changed tonight. A model
     rebuilt to the same rows changes nothing downstream (early cutoff: a night that loads no new
-    candidates rebuilds nothing that reads only the candidates). None rebuilds every model and
-    writes the rule pack and seeds again.
+    candidates rebuilds nothing that reads only the candidates). A model `changed` names is one
+    whose SQL file changed (or is new): it is rebuilt whole, and what reads it only if its rows
+    moved. None rebuilds every model and writes the rule pack and seeds again.
 
     `since` (with `changed`) is the last observed_seq the previous build saw (built_through):
     the raw rows of versions observed after it are what the staging views gained tonight, which
@@ -301,7 +302,9 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         load_rule_pack(con, pack)
         load_seeds(con, sql_dir)
     create_macros(con, sql_dir, "functions")
-    moved = set(changed or ())
+    ordered = discover(sql_dir)
+    edited = {m.name for m in ordered} & set(changed or ())  # SQL changed: rebuilt whole
+    moved = set(changed or ()) - edited
     deltas: set[str] = set()  # models whose changed rows tonight are kept (rekap_delta_<name>)
     held: set[str] = set()  # small models held in memory for the rest of the build (see hold)
     # A keyed model's whole table is read back to be held only in a small warehouse: in a large
@@ -310,7 +313,6 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
     small = documents <= SMALL_TABLE
     # Keyed models are cut to tonight's codes only in a warehouse past KEYED_ABOVE documents.
     by_code = changed is not None and documents > KEYED_ABOVE
-    ordered = discover(sql_dir)
     if changed is None:
         drop_retired(con, ordered)
     # A model's changed rows are kept only until the last keyed model that reads it is built.
@@ -320,18 +322,19 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         for done in [table for table in deltas if last_keyed_reader[table] < n]:
             con.execute(f"drop table {delta(done)}")
             deltas.discard(done)
-        if changed is not None and not model.reads & moved:
+        if changed is not None and not model.reads & moved and model.name not in edited:
             continue
         models.append(model)
         pause_point(f"model:{model.name}")  # a crash test can stop the run before any model
         try:
             if model.layer == "staging":
-                written = write_view(con, model, refresh=changed is None)
-                if by_code and since is not None and last_keyed_reader.get(model.name, -1) > n:
+                written = write_view(con, model, refresh=changed is None or model.name in edited)
+                # An edited view's rows may all differ: its keyed readers are computed whole.
+                if by_code and since is not None and last_keyed_reader.get(model.name, -1) > n and model.name not in edited:
                     keep_view_delta(con, model, since)
                     deltas.add(model.name)
             else:
-                scoped = by_code and scope(con, model, moved, deltas)
+                scoped = by_code and model.name not in edited and scope(con, model, moved, deltas)
                 written = write_model(con, model, scoped=scoped, held=held)
                 whole = not scoped and written != "created"
                 if (whole or small) and hold(con, model, whole):
@@ -339,6 +342,8 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         except duckdb.Error as exc:
             raise ModelError(f"model {model.name} ({model.path}) failed: {exc}") from exc
         if written == "unchanged":
+            if model.name in edited:  # its header may say more than before
+                comment_model(con, model)
             continue
         moved.add(model.name)
         contract = MART_CONTRACTS.get(model.name)
@@ -349,13 +354,20 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         if written == "updated" and by_code and last_keyed_reader.get(model.name, -1) > n:
             keep_delta(con, model.name)
             deltas.add(model.name)
-        if written in ("created", "replaced") or (written == "updated" and changed is None):  # comments lost, or other headers
-            columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description} if contract else {}
-            comment_table(con, lake_table(con, model.name), f"{model.name}: {model.description}", columns)
+        if written in ("created", "replaced") or (written == "updated" and (changed is None or model.name in edited)):  # comments lost, or other headers
+            comment_model(con, model)
     for table in [NEXT, OLD, GONE, ADDED, SCOPE, *(delta(name) for name in deltas), *(f"temp.main.{name}" for name in held)]:
         con.execute(f"drop table if exists {table}")
     create_macros(con, sql_dir, "macros")
     return models
+
+
+def comment_model(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    """The model's table and its columns described in the warehouse: its header, and the columns
+    of its contract (a mart)."""
+    contract = MART_CONTRACTS.get(model.name)
+    columns = {n: c.description for n, c in contract.to_schema().columns.items() if c.description} if contract else {}
+    comment_table(con, lake_table(con, model.name), f"{model.name}: {model.description}", columns)
 
 
 def drop_retired(con: duckdb.DuckDBPyConnection, ordered: list[Model]) -> None:
@@ -611,11 +623,12 @@ class AuditResult:
 
 def run_audits(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, changed: set[str] | None = None) -> list[AuditResult]:
     """Every audit's failing rows; with `changed`, only the audits that read one of those tables
-    (the others read what the last published run audited already)."""
+    or are named in it (edited: models.changed_inputs); the others read what the last published
+    run audited already."""
     results = []
     for path in sorted((sql_dir / "audits").glob("assert_*.sql")):
         audit = parse_model(path, "audits")
-        if changed is not None and not audit.reads & changed:
+        if changed is not None and not (audit.reads & changed or audit.name in changed):
             continue
         rows = con.execute(audit.sql).pl()
         examples = str(rows.head(AUDIT_EXAMPLES)) if rows.height else ""
@@ -637,31 +650,55 @@ MODEL_INPUTS = (*RAW_TABLES, *COUNT_TABLES, "raw_observations", "quarantine", "r
 
 @dataclass(frozen=True)
 class BuildInputs:
-    code: str  # hash of the SQL files and the rule pack: when it changes, every model is rebuilt
+    code: dict[str, str]  # fingerprints: each model's and audit's SQL by name, and SHARED (code_fingerprints)
     counts: dict[str, int]  # row count of each input table
     observed_seq: int = 0  # the last observation loaded (raw_observations.observed_seq)
 
 
-def build_inputs(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: Path | None = None) -> BuildInputs:
-    digest = hashlib.sha256()
+# The fingerprint, in BuildInputs.code, of what any model may read beside its own file: the SQL
+# functions and macros, the seeds, the rule pack. When it changes, every model is rebuilt.
+SHARED = "@shared"
+
+
+def code_fingerprints(sql_dir: Path = SQL_DIR, rules_path: Path | None = None) -> dict[str, str]:
+    """A hash of each model's and each audit's SQL file, by name, and under SHARED one of every
+    other file under `sql_dir` and of the rule pack."""
+    prints, shared = {}, hashlib.sha256()
     for path in sorted(sql_dir.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(sql_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(Path(load_rules(rules_path).path).read_bytes())
+        if not path.is_file():
+            continue
+        relative = path.relative_to(sql_dir)
+        if path.suffix == ".sql" and relative.parts[0] in (*LAYERS, "audits"):
+            prints[path.stem] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            shared.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+    shared.update(Path(load_rules(rules_path).path).read_bytes())
+    return {SHARED: shared.hexdigest(), **prints}
+
+
+def build_inputs(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: Path | None = None) -> BuildInputs:
     counts = con.execute(" union all ".join(f"select '{t}', count(*) from {t}" for t in MODEL_INPUTS)).fetchall()
     (observed_seq,) = con.execute("select coalesce(max(observed_seq), 0) from raw_observations").fetchone()
-    return BuildInputs(digest.hexdigest(), dict(counts), observed_seq)
+    return BuildInputs(code_fingerprints(sql_dir, rules_path), dict(counts), observed_seq)
 
 
 def changed_inputs(con: duckdb.DuckDBPyConnection, inputs: BuildInputs) -> set[str] | None:
-    """The input tables that changed since the last build; None when everything must be rebuilt
-    (no build yet, other SQL or rule pack, a mart missing)."""
+    """What changed since the last build, for models.build: the input tables whose rows moved,
+    and the models and audits whose SQL file changed or is new. None when everything must be
+    rebuilt: no build yet (or one from before per-model fingerprints), other functions, macros,
+    seeds or rule pack, a model or audit removed, a mart missing."""
     row = con.execute("select code_fingerprint, input_counts from model_builds order by built_at desc limit 1").fetchone()
-    marts = storage.lake_tables(con)
-    if row is None or row[0] != inputs.code or not set(MART_CONTRACTS) <= marts:
+    if row is None or not set(MART_CONTRACTS) <= storage.lake_tables(con):
         return None
+    try:
+        code = json.loads(row[0])
+    except ValueError:  # a single hash of all the SQL, as builds before per-model fingerprints wrote it
+        return None
+    if not isinstance(code, dict) or code.get(SHARED) != inputs.code[SHARED] or not code.keys() <= inputs.code.keys():
+        return None
+    edited = {name for name, digest in inputs.code.items() if code.get(name) != digest}
     before = json.loads(row[1])
-    return {table for table, count in inputs.counts.items() if before.get(table) != count}
+    return edited | {table for table, count in inputs.counts.items() if before.get(table) != count}
 
 
 # Kept in model_builds.input_counts beside the tables' row counts (not a table).
@@ -676,4 +713,4 @@ def built_through(con: duckdb.DuckDBPyConnection) -> int | None:
 
 def record_build(con: duckdb.DuckDBPyConnection, run_id: str, inputs: BuildInputs, built: int) -> None:
     counts = json.dumps({**inputs.counts, OBSERVED_SEQ: inputs.observed_seq})
-    con.execute("insert into model_builds values (?, ?, ?, ?, now()::timestamp)", [run_id, inputs.code, counts, built])
+    con.execute("insert into model_builds values (?, ?, ?, ?, now()::timestamp)", [run_id, json.dumps(inputs.code), counts, built])
