@@ -216,9 +216,7 @@ def _load(con: duckdb.DuckDBPyConnection, run_id: str, sources: list[str], accep
     fresh = con.sql("select version_id from files anti join raw_count_files using (version_id)").pl()
     for table, frame in (("raw_count_files", files), ("raw_count_rows", rows), ("raw_count_votes", votes)):
         new = frame.join(fresh, on="version_id", how="semi").select(COUNT_TABLES[table][1].keys())
-        con.register("new_rows", new.to_arrow())
-        con.execute(f"insert into {table} by name select * from new_rows")
-        con.unregister("new_rows")
+        con.execute(f"insert into {table} by name select * from new")  # by name, not registered: warehouse/load.py
     base = con.execute("select coalesce(max(observed_seq), 0) from raw_observations").fetchone()[0]
     before = con.execute("select count(*) from raw_observations").fetchone()[0]
     con.execute(

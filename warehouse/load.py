@@ -78,9 +78,9 @@ def load_batch(
         fresh = frames[table].join(new_versions, on="version_id", how="semi")
         if fresh.is_empty():  # an insert of nothing still costs a lake write
             continue
-        con.register("fresh", fresh.to_arrow())
+        # Read by name from this frame: a frame registered (con.register) stays held by the
+        # transaction until it commits, every batch's rows of the night (1 GB nationally).
         con.execute(f"insert into {table} by name select * from fresh")
-        con.unregister("fresh")
 
     observed = pl.DataFrame(
         [{k: o[k] for k in OBSERVATION_SCHEMA} for o in observations], schema=OBSERVATION_SCHEMA
