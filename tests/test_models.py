@@ -289,6 +289,34 @@ def test_a_diff_written_mart_is_checked_on_its_new_rows_and_its_whole_key() -> N
         models.check_contract(con, "mart", Contract, "temp.main.added")
 
 
+def test_a_whole_mart_is_checked_a_slice_at_a_time_and_its_key_across_the_slices(monkeypatch) -> None:
+    import duckdb
+    import pandera.polars as pa
+
+    class Contract(pa.DataFrameModel):
+        code: str
+        votes: int = pa.Field(ge=0)
+
+        class Config:
+            strict = True
+            unique = ["code"]
+
+    monkeypatch.setattr(models, "CONTRACT_ROWS", 2)
+    con = duckdb.connect()
+    con.execute("create table mart (code varchar, votes bigint); insert into mart values ('a', 1), ('b', 2), ('c', 3), ('d', 4)")
+    models.check_contract(con, "mart", Contract)
+    con.execute("insert into mart values ('e', -1)")  # in the third slice
+    with pytest.raises(models.ModelError, match="breaks its contract"):
+        models.check_contract(con, "mart", Contract)
+    con.execute("update mart set votes = 5 where code = 'e'; insert into mart values ('a', 6)")  # 'a' in the first slice and the last
+    with pytest.raises(models.ModelError, match="code repeated"):
+        models.check_contract(con, "mart", Contract)
+    # An empty mart is checked for its columns.
+    con.execute("create table empty_mart (code varchar, votes bigint, extra bigint)")
+    with pytest.raises(models.ModelError, match="breaks its contract"):
+        models.check_contract(con, "empty_mart", Contract)
+
+
 def test_a_model_rebuilt_to_the_same_rows_rebuilds_nothing_downstream(tmp_path: Path) -> None:
     import duckdb
 
