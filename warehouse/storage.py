@@ -362,6 +362,13 @@ def bound_memory(con: duckdb.DuckDBPyConnection, memory_limit: str, spill: str) 
     except duckdb.Error as exc:
         raise WarehouseError(f"memory limit {memory_limit!r}: {str(exc).splitlines()[0]} (use e.g. 1500MB or 4GB)") from exc
     con.execute("set temp_directory = ?", [spill])
+    # Memory a query freed goes back to the system when it was more than this, not kept by
+    # DuckDB's allocator for the next model (512MB by default): a national first night's peak
+    # 2.1 -> 1.9 GB, its models ~10% slower.
+    con.execute(f"set allocator_bulk_deallocation_flush_threshold = '{FLUSH_THRESHOLD}'")
+
+
+FLUSH_THRESHOLD = "16MB"
 
 
 def sandbox(con: duckdb.DuckDBPyConnection, location: Location, memory_limit: str, threads: int | None = None) -> None:
