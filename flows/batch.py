@@ -25,6 +25,7 @@ from flows.sources.dump import is_dump, read_dump
 from flows.sources.mirror import FileTask, HeldFiles, list_mirror, nothing_held, plan_reads, read_file
 from flows.sources.records import SourceRecord
 from schemas.raw import to_frames
+from schemas.rows import FILE_SCHEMA
 
 EXCERPT_CHARS = 300
 # Mirror files are read, hashed and parsed by worker processes (one per core) once a source
@@ -52,8 +53,9 @@ class Batch:
     # Records whose exact bytes the warehouse already loaded from the same file: counted as
     # loaded (their observation exists), never parsed again.
     known_records: int = 0
-    # Known files seen under a new size or mtime: source_file, stat, version_id (for raw_files).
-    refreshed_files: list[dict] = field(default_factory=list)
+    # Known files read under a new size or mtime, frames of their new stats (FILE_SCHEMA, for
+    # raw_files), as the readers hand them back: a mirror downloaded again is 800,000 of them.
+    refreshed_files: list[pl.DataFrame] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     # Rows parsed elsewhere (a worker's task), as raw table frames, in read order before `rows`.
     parts: list[dict[str, pl.DataFrame]] = field(default_factory=list)
@@ -140,7 +142,8 @@ def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int |
                 known, reads = plan_reads(listing, holds, hashing=held is not None)
                 del listing  # a national listing is a million paths: only those to read are kept
                 builder.take_known(known)
-                for outcomes, frames in parsers.parse(reads):
+                for outcomes, frames, refreshed in parsers.parse(reads):
+                    builder.take_refreshed(refreshed)
                     yield from builder.take(outcomes, frames)
             else:
                 for record in records_of(path):
@@ -188,6 +191,13 @@ class _Builder:
         self.batch.records_read += files
         self.batch.known_records += files
 
+    def take_refreshed(self, refreshed: pl.DataFrame | None) -> None:
+        """Mirror files read whose bytes hash to the version the warehouse holds from them:
+        known like those known by their stat, and remembered under their new stat."""
+        if refreshed is not None:
+            self.take_known(refreshed.height)
+            self.batch.refreshed_files.append(refreshed)
+
     def take_record(self, record: SourceRecord) -> Iterator[Batch]:
         yield from self._next()
         self._count(record.source_file)
@@ -228,12 +238,7 @@ def apply_outcome(batch: Batch, outcome: tuple, fresh: set[str] | None = None) -
     or in a worker's frames: then its version goes to `fresh` if the batch has no rows for it."""
     batch.records_read += 1
     kind = outcome[0]
-    if kind == "known":
-        _, source_file, stat, version, restat = outcome
-        batch.known_records += 1
-        if restat:  # same bytes, new mtime: remembered, so the next night skips it by its stat
-            batch.refreshed_files.append({"source_file": source_file, "stat": stat, "version_id": version})
-    elif kind == "quarantine":
+    if kind == "quarantine":
         batch.quarantine.append(outcome[2])
     else:
         observation = outcome[2]
@@ -245,11 +250,9 @@ def apply_outcome(batch: Batch, outcome: tuple, fresh: set[str] | None = None) -
 
 
 def record_outcome(record: SourceRecord, election_year: int, rows: Rows) -> tuple:
-    """What one record becomes: ("known", file, stat, version, restat), ("quarantine", file,
-    row) or ("observed", file, observation without its position); a parsed document's rows go to
-    `rows` (once per version)."""
-    if record.known_version is not None:
-        return ("known", record.source_file, record.stat, record.known_version, record.restat)
+    """What one record becomes: ("quarantine", file, row) or ("observed", file, observation
+    without its position); a parsed document's rows go to `rows` (once per version). (A mirror
+    file whose bytes are a known version never gets here: parse_files.)"""
     where = {"source_file": record.source_file, "source_path": record.source_path, "locator": record.locator}
     if record.error:
         return ("quarantine", record.source_file, where | {"node_code": None, "rule": record.error_rule, "reason": record.error, "excerpt": None})
@@ -268,12 +271,25 @@ def record_outcome(record: SourceRecord, election_year: int, rows: Rows) -> tupl
     return ("observed", record.source_file, where | {"version_id": vid, "node_code": node_code, "stat": record.stat})
 
 
-def parse_files(tasks: list[FileTask], election_year: int) -> tuple[list[tuple], dict[str, pl.DataFrame] | None]:
-    """Read and parse mirror files (a worker's task): their outcomes in order, and the rows they
-    parsed as raw table frames (None if none), each version once."""
+Parsed = tuple[list, dict[str, pl.DataFrame] | None, pl.DataFrame | None]
+
+
+def parse_files(tasks: list[FileTask], election_year: int) -> Parsed:
+    """Read and parse mirror files (a worker's task): their outcomes in order (None for a file
+    whose bytes are the version the warehouse holds from it), the rows they parsed as raw table
+    frames (None if none, each version once), and the new stats of the known files (FILE_SCHEMA;
+    None if none): one frame, not a tuple a file to hand back and count one by one."""
     rows = Rows()
-    outcomes = [record_outcome(read_file(task), election_year, rows) for task in tasks]
-    return outcomes, (to_frames(rows) if rows.documents else None)
+    outcomes, known = [], []
+    for task in tasks:
+        record = read_file(task)
+        if record.known_version is not None:
+            known.append((record.source_file, *record.stat, record.known_version))
+            outcomes.append(None)
+        else:
+            outcomes.append(record_outcome(record, election_year, rows))
+    refreshed = pl.DataFrame(known, schema=FILE_SCHEMA, orient="row") if known else None
+    return outcomes, (to_frames(rows) if rows.documents else None), refreshed
 
 
 class _Parsers:
@@ -299,7 +315,7 @@ class _Parsers:
             self._start()
         return self.pool, self.workers
 
-    def parse(self, walk: Iterator[SourceRecord | FileTask]) -> Iterator[tuple[list[tuple], dict[str, pl.DataFrame] | None]]:
+    def parse(self, walk: Iterator[SourceRecord | FileTask]) -> Iterator[Parsed]:
         # Each entry: the walk's items of one task (records it decided, FileTasks for a parser),
         # and the parse of its FileTasks: pending (None), in a worker (a Future) or done.
         queue: deque[list] = deque()
@@ -344,24 +360,24 @@ class _Parsers:
             if entry[2] is None and entry[1]:
                 entry[2] = self.pool.submit(parse_files, entry[1], self.election_year)
 
-    def _finish(self, entry: list) -> tuple[list[tuple], dict[str, pl.DataFrame] | None]:
+    def _finish(self, entry: list) -> Parsed:
+        """The task's outcomes in walk order, without the known files' (they are in its frame
+        of refreshed stats), its rows and that frame."""
         items, tasks, parsed = entry
         if not tasks:
-            outcomes, frames = [], None
+            outcomes, frames, refreshed = [], None, None
         elif isinstance(parsed, Future):
-            outcomes, frames = parsed.result()
+            outcomes, frames, refreshed = parsed.result()
         else:
-            outcomes, frames = parse_files(tasks, self.election_year)
+            outcomes, frames, refreshed = parse_files(tasks, self.election_year)
         if len(items) == len(tasks):
-            return outcomes, frames
+            return [o for o in outcomes if o is not None] if refreshed is not None else outcomes, frames, refreshed
         merged, parsed_outcomes = [], iter(outcomes)
         for item in items:
-            kind = type(item)
-            if kind is FileTask:
-                merged.append(next(parsed_outcomes))
-            else:
-                merged.append(record_outcome(item, self.election_year, None))
-        return merged, frames
+            outcome = next(parsed_outcomes) if type(item) is FileTask else record_outcome(item, self.election_year, None)
+            if outcome is not None:
+                merged.append(outcome)
+        return merged, frames, refreshed
 
 
 def files_below(path: Path) -> int:

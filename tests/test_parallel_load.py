@@ -7,6 +7,7 @@ import gzip
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from flows import batch as batching
@@ -108,6 +109,7 @@ def test_known_files_are_recognised_by_workers_too(tmp_path: Path, monkeypatch: 
     known = {row["source_file"]: (row["size_bytes"], row["bytes_hash"]) for row in held.iter_rows(named=True)}
     (batch,) = iter_batches([root], 2024, None, held=lambda root: held, workers=2)
     files = sum(1 for _ in root.rglob("*.json"))
-    assert (batch.records_read, batch.known_records, len(batch.refreshed_files), batch.observations) == (files, files, files, [])
-    assert len({f["source_file"] for f in batch.refreshed_files}) == files == len(known)
-    assert all((f["stat"][0], f["stat"][2]) == known[f["source_file"]] for f in batch.refreshed_files)
+    refreshed = pl.concat(batch.refreshed_files)
+    assert (batch.records_read, batch.known_records, refreshed.height, batch.observations) == (files, files, files, [])
+    assert refreshed["source_file"].n_unique() == files == len(known)
+    assert all((size, digest) == known[source_file] for source_file, size, digest in refreshed.select("source_file", "size_bytes", "bytes_hash").iter_rows())

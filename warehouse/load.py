@@ -67,7 +67,7 @@ def load_batch(
     files_read: int,
     records_read: int,
     known_records: int = 0,
-    refreshed_files: list[dict] | None = None,
+    refreshed_files: list[pl.DataFrame] | None = None,
 ) -> LoadResult:
     """Insert what is new (inside the caller's transaction). `known_records` were recognised by
     their bytes as versions this warehouse already holds from the same files: loaded, not new."""
@@ -98,7 +98,7 @@ def load_batch(
         [run_id, base, now],
     )
     observations_new = con.execute("select count(*) from raw_observations").fetchone()[0] - before
-    record_files(con, run_id, observations + (refreshed_files or []))
+    record_files(con, run_id, observations, refreshed_files or [])
 
     if quarantine:
         quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
@@ -129,14 +129,14 @@ def add_to_run(con: duckdb.DuckDBPyConnection, run_id: str, files_read: int, res
     )  # fmt: skip
 
 
-def record_files(con: duckdb.DuckDBPyConnection, run_id: str, observations: list[dict]) -> None:
+def record_files(con: duckdb.DuckDBPyConnection, run_id: str, observations: list[dict], refreshed: list[pl.DataFrame]) -> None:
     """Remember which bytes each mirror file held when it loaded, so the next night recognises
-    an unchanged file without parsing it (append-only: a file's latest row is what it held last)."""
-    files = pl.DataFrame(
-        [{"source_file": o["source_file"], "size_bytes": o["stat"][0], "mtime_ns": o["stat"][1], "bytes_hash": o["stat"][2],
-          "version_id": o["version_id"]} for o in observations if o.get("stat")],
-        schema=FILE_SCHEMA,
+    an unchanged file without parsing it (append-only: a file's latest row is what it held last):
+    the files observed, and the `refreshed` ones, read again under a new stat (FILE_SCHEMA)."""
+    observed = pl.DataFrame(
+        [(o["source_file"], *o["stat"], o["version_id"]) for o in observations if o.get("stat")], schema=FILE_SCHEMA, orient="row"
     )  # fmt: skip
+    files = pl.concat([observed, *refreshed])
     if files.height:
         con.execute("insert into raw_files by name select *, ? as run_id, ? as loaded_at from files", [run_id, utc_now()])
 

@@ -49,12 +49,13 @@ def nothing_held(root: str) -> pl.DataFrame:
 
 class FileTask(NamedTuple):
     """A mirror file to read (and, unless its bytes are the known ones, parse): what a night
-    hands to `read_file`, in this process or a worker's. `held` is what the warehouse loaded
-    from the file (its stat differed), `hashing` whether to fingerprint the bytes."""
+    hands to `read_file`, in this process or a worker's. Its endpoint path is `source_file`
+    past the mirror's root (`prefix` characters: worked out by the reader, not per file in the
+    process that plans the reads). `held` is what the warehouse loaded from the file (its stat
+    differed), `hashing` whether to fingerprint the bytes."""
 
     source_file: str
-    source_path: str
-    gzipped: bool
+    prefix: int
     held: tuple[int, int, str, str] | None
     hashing: bool
 
@@ -261,8 +262,7 @@ def _tasks(prefix: int, problems: list[tuple[int, SourceRecord]], unread: pl.Dat
         while problem is not None and problem[0] <= at:
             yield problem[1]
             problem = next(problems, None)
-        rel, gzipped = endpoint(path[prefix:])
-        yield FileTask(path, rel, gzipped, None if version is None else (size, mtime, digest, version), hashing)
+        yield FileTask(path, prefix, None if version is None else (size, mtime, digest, version), hashing)
     while problem is not None:
         yield problem[1]
         problem = next(problems, None)
@@ -271,14 +271,15 @@ def _tasks(prefix: int, problems: list[tuple[int, SourceRecord]], unread: pl.Dat
 def read_file(task: FileTask) -> SourceRecord:
     """Read one mirror file: a record of its bytes, of the known version its bytes hash to, or
     of why it cannot be read."""
-    path, rel, gzipped, held, hashing = task
+    path, prefix, held, hashing = task
+    rel, gzipped = endpoint(path[prefix:])
     try:
         with open(path, "rb") as handle:
             st = os.fstat(handle.fileno()) if hashing else None
             stored = handle.read()
         digest = bytes_hash(stored) if hashing else None
         if held is not None and held[2] == digest:
-            return SourceRecord(path, rel, "", stat=(st.st_size, st.st_mtime_ns, digest), known_version=held[3], restat=True)
+            return SourceRecord(path, rel, "", stat=(st.st_size, st.st_mtime_ns, digest), known_version=held[3])
         body = gzip.decompress(stored) if gzipped else stored
     except (OSError, EOFError, zlib.error) as exc:  # gzip raises BadGzipFile (an OSError) or EOFError when cut short
         return SourceRecord(path, rel, "", error=f"cannot read {path}: {exc}")

@@ -17,8 +17,8 @@ class SourceRecord:
     rule it broke (the quarantine's `rule`).
     `stat` is a mirror file's (size, mtime_ns, bytes hash) when the reader was asked to tell
     known files (`known`), and `known_version` the version the warehouse already holds for
-    exactly these bytes at this path: such a record is counted, not parsed again (`restat`: it
-    was recognised by its hash under a new size or mtime, which the warehouse must remember).
+    exactly these bytes at this path, recognised by their hash under a new size or mtime: such a
+    record is counted, not parsed again, and its new stat remembered (flows/batch.py parse_files).
     """
 
     source_file: str
@@ -30,4 +30,3 @@ class SourceRecord:
     error_rule: str = "unreadable"
     stat: tuple[int, int, str] | None = None
     known_version: str | None = None
-    restat: bool = False
