@@ -143,7 +143,7 @@ def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int |
                 del listing  # a national listing is a million paths: only those to read are kept
                 builder.take_known(known)
                 for outcomes, frames, refreshed in parsers.parse(reads):
-                    builder.take_refreshed(refreshed)
+                    yield from builder.take_refreshed(refreshed)
                     yield from builder.take(outcomes, frames)
             else:
                 for record in records_of(path):
@@ -191,12 +191,19 @@ class _Builder:
         self.batch.records_read += files
         self.batch.known_records += files
 
-    def take_refreshed(self, refreshed: pl.DataFrame | None) -> None:
+    def take_refreshed(self, refreshed: pl.DataFrame | None) -> Iterator[Batch]:
         """Mirror files read whose bytes hash to the version the warehouse holds from them:
-        known like those known by their stat, and remembered under their new stat."""
-        if refreshed is not None:
-            self.take_known(refreshed.height)
-            self.batch.refreshed_files.append(refreshed)
+        loaded already, like those known by their stat, but remembered under their new stat, so
+        they count towards a batch's size (a mirror downloaded again is a million of them)."""
+        if refreshed is None:
+            return
+        yield from self._next()
+        files = refreshed.height
+        self.records_total += files
+        self.batch.files_read += files
+        self.batch.records_read += files
+        self.batch.known_records += files
+        self.batch.refreshed_files.append(refreshed)
 
     def take_record(self, record: SourceRecord) -> Iterator[Batch]:
         yield from self._next()
