@@ -22,6 +22,7 @@ import polars as pl
 from report.data import SOURCES, Report, collect
 from report.i18n import label, number, percent, signed_number
 from report.render import _names, race_id
+from schemas import regions
 from warehouse.storage import lake_tables
 
 SOURCE_COLOURS = {"internal": "#6a4c93", "sirekap": "#1769aa", "official": "#2e7d32"}
@@ -258,7 +259,7 @@ class _Site:
         if self.drill.tps.height:
             codes |= set(self.drill.tps["tps_code"])
         for code in sorted(codes):
-            parent = self.region_name(code[:10] if len(code) == 13 else code[:6] if len(code) == 10 else code[:4])
+            parent = self.region_name(regions.parent(code) or "")
             name = ", ".join(part for part in (self.region_name(code), parent) if part)
             entries.setdefault(code, [code, name, f"{page_name(code[:4])}#r-{code}"])
         return list(entries.values())

@@ -12,3 +12,11 @@ NATION = "0"
 def chain(code: str) -> list[str]:
     """The codes on the way down to `code`, below the nation: 6402 -> [64, 6402]."""
     return [code[:n] for n in CODE_LENGTHS if n < len(code)] + [code]
+
+
+def parent(code: str) -> str | None:
+    """The code of the region directly above `code`: the nation above a province, None above the
+    nation or for a code of no level's length (as sql/functions/region_parent.sql)."""
+    if len(code) not in CODE_LENGTHS:
+        return None
+    return code[: CODE_LENGTHS[CODE_LENGTHS.index(len(code)) - 1]] if len(code) > CODE_LENGTHS[0] else NATION
