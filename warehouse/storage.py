@@ -226,6 +226,9 @@ def new_connection(catalog_kind: str | None = None) -> duckdb.DuckDBPyConnection
     checked = all(_SIGNED.get(path) == identity for path, identity in zip(files, identities))
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False,
                                  "allow_unsigned_extensions": checked})  # fmt: skip
+    # No progress bar of DuckDB's own on stdout under a statement that runs past 2 s: a night
+    # shows its steps' progress itself (flows/progress.py), on stderr, to a person watching.
+    con.execute("set enable_progress_bar = false")
     for path in files:
         con.execute(f"load '{path}'")
     if not checked:
