@@ -22,8 +22,8 @@ import argparse
 import json
 import multiprocessing
 import os
+import queue as queue_module
 import random
-import resource
 import shutil
 import sys
 import time
@@ -32,6 +32,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import orjson
+
+import bench
 
 from flows.sources.demo import KALTIM_2024, KabKota, Kecamatan, RaceSpec, generate_mirror
 
@@ -115,26 +117,20 @@ def touch_all(files: list[str]) -> None:
             handle.write(body)
 
 
-def _night(warehouse: str, mirror: str, queue) -> None:
-    from flows.pipeline import run_night
-    from flows.settings import Settings
-
-    started = time.perf_counter()
-    summary = run_night(Settings(warehouse=Path(warehouse), sirekap=(Path(mirror),)))
-    queue.put({
-        "seconds": time.perf_counter() - started, "steps": summary.seconds, "records": summary.load.records_read,
-        "versions_new": summary.load.versions_new, "models_built": summary.models_built,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    })  # fmt: skip
-
-
 def night(warehouse: Path, mirror: Path) -> dict:
-    """One night in a fresh process: its time, steps and peak memory are its own."""
-    context = multiprocessing.get_context("fork")
+    """One night in a fresh process: its time, steps and peak memory are its own (spawned, not
+    forked: a forked child's memory starts with this process's, the mirror's million paths)."""
+    context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_night, args=(str(warehouse), str(mirror), queue))
+    process = context.Process(target=bench.one_night, args=(str(warehouse), str(mirror), queue))
     process.start()
-    result = queue.get()
+    while True:  # a night that dies puts nothing: stop then, not wait for ever
+        try:
+            result = queue.get(timeout=5)
+            break
+        except queue_module.Empty:
+            if not process.is_alive():
+                sys.exit(f"the night failed (exit {process.exitcode})")
     process.join()
     if process.exitcode:
         sys.exit(f"the night failed (exit {process.exitcode})")
