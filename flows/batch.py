@@ -186,6 +186,9 @@ class _Builder:
         """Mirror files known by their stat: each one record, loaded already (its observation
         exists), so they count but hold no memory (and never cut a batch)."""
         self.counted_only += files
+        self._count_known(files)
+
+    def _count_known(self, files: int) -> None:
         self.records_total += files
         self.batch.files_read += files
         self.batch.records_read += files
@@ -198,11 +201,7 @@ class _Builder:
         if refreshed is None:
             return
         yield from self._next()
-        files = refreshed.height
-        self.records_total += files
-        self.batch.files_read += files
-        self.batch.records_read += files
-        self.batch.known_records += files
+        self._count_known(refreshed.height)
         self.batch.refreshed_files.append(refreshed)
 
     def take_record(self, record: SourceRecord) -> Iterator[Batch]:

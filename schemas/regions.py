@@ -19,4 +19,5 @@ def parent(code: str) -> str | None:
     nation or for a code of no level's length (as sql/functions/region_parent.sql)."""
     if len(code) not in CODE_LENGTHS:
         return None
-    return code[: CODE_LENGTHS[CODE_LENGTHS.index(len(code)) - 1]] if len(code) > CODE_LENGTHS[0] else NATION
+    above = chain(code)[:-1]
+    return above[-1] if above else NATION
