@@ -363,7 +363,7 @@ def bound_memory(con: duckdb.DuckDBPyConnection, memory_limit: str, spill: str) 
     try:
         con.execute("set memory_limit = ?", [memory_limit])
     except duckdb.Error as exc:
-        raise WarehouseError(f"memory limit {memory_limit!r}: {str(exc).splitlines()[0]} (use e.g. 1500MB or 4GB)") from exc
+        raise WarehouseError(f"memory limit {memory_limit!r}: {str(exc).splitlines()[0]} (use e.g. 1300MB or 4GB)") from exc
     con.execute("set temp_directory = ?", [spill])
     # Memory a query freed goes back to the system when it was more than this, not kept by
     # DuckDB's allocator for the next model (512MB by default): a national first night's peak
@@ -440,7 +440,7 @@ MEMORY_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "ki
 
 
 def raised_memory_limit(limit: str) -> str | None:
-    """Twice `limit` (a DuckDB size such as 1500MB or 4GB), held to half of this machine's memory;
+    """Twice `limit` (a DuckDB size such as 1300MB or 4GB), held to half of this machine's memory;
     None when it cannot be read or is there already."""
     found = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)\s*", limit.lower())
     if found is None or found.group(2) not in MEMORY_UNITS:
