@@ -48,6 +48,8 @@ after_state as (
 ),
 
 before_state as (
+    -- Only the nodes the run observed: the others' last version before it is no change of the
+    -- run's (a quiet night's 1% of nodes, not every node ever observed, are aggregated here).
     select
         observations.election,
         observations.contest,
@@ -55,6 +57,10 @@ before_state as (
         arg_max(observations.version_id, observations.observed_seq) as version_id
     from observations
     cross join run_start
+    semi join after_state
+        on after_state.election = observations.election
+        and after_state.contest = observations.contest
+        and after_state.code = observations.code
     where observations.observed_seq < run_start.first_seq
     group by observations.election, observations.contest, observations.code
 ),
