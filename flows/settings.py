@@ -100,7 +100,7 @@ class Settings:
     full_rebuild: bool = False  # rebuild every model even when nothing they read changed
     # DuckDB's share of a night's memory; past it, work spills to a temporary folder (DuckDB's own
     # default is 80% of the machine's memory, which a national night would take). The process
-    # holds ~0.5 GB beside it: a national first night peaked at 1.85-1.9 GB with 1300MB, at
+    # holds ~0.5 GB beside it: a national first night peaked at 1.77-1.86 GB with 1300MB, at
     # 1.9-2.2 GB with 1500MB; with 1100MB region_winners' ordered aggregates ran out.
     memory_limit: str = "1300MB"
 
