@@ -113,7 +113,12 @@ def test_known_files_are_recognised_by_workers_too(tmp_path: Path, monkeypatch: 
     assert (batch.records_read, batch.known_records, refreshed.height, batch.observations) == (files, files, files, [])
     assert refreshed["source_file"].n_unique() == files == len(known)
     assert all((size, digest) == known[source_file] for source_file, size, digest in refreshed.select("source_file", "size_bytes", "bytes_hash").iter_rows())
-    # They count towards a batch's size: batches of at most 10 records hold them all, a task (4) at a time.
+    # They hold no parsed rows: batches of 10 parsed records hold them all in one ...
+    (batch,) = iter_batches([root], 2024, 10, held=lambda root: held, workers=2)
+    assert (batch.records_read, pl.concat(batch.refreshed_files).height) == (files, files)
+    # ... up to REFRESHED_PER_BATCH of their stats, a task (4) at a time.
+    monkeypatch.setattr(batching, "REFRESHED_PER_BATCH", 10)
     batches = list(iter_batches([root], 2024, 10, held=lambda root: held, workers=2))
-    assert len(batches) >= files // 14 and all(b.records_read <= 10 + 4 for b in batches)
+    held_stats = [sum(part.height for part in b.refreshed_files) for b in batches]
+    assert len(batches) >= -(-files // 13) and all(stats <= 10 + 4 - 1 for stats in held_stats)
     assert sum(part.height for b in batches for part in b.refreshed_files) == files

@@ -72,8 +72,12 @@ def load_batch(
     """Insert what is new (inside the caller's transaction). `known_records` were recognised by
     their bytes as versions this warehouse already holds from the same files: loaded, not new."""
     now = utc_now()
+    # A batch of known files read under a new stat (a mirror downloaded again) holds no rows and
+    # no observation: each statement below would still read the raw tables it compares with.
+    new_versions = pl.DataFrame(schema={"version_id": pl.Utf8})
     documents = frames["raw_documents"]
-    new_versions = con.sql("select version_id from documents anti join raw_documents using (version_id)").pl()
+    if documents.height:
+        new_versions = con.sql("select version_id from documents anti join raw_documents using (version_id)").pl()
     for table in RAW_TABLES:
         fresh = frames[table].join(new_versions, on="version_id", how="semi")
         if fresh.is_empty():  # an insert of nothing still costs a lake write
@@ -82,6 +86,21 @@ def load_batch(
         # transaction until it commits, every batch's rows of the night (1 GB nationally).
         con.execute(f"insert into {table} by name select * from fresh")
 
+    observations_new = insert_observations(con, run_id, observations, now) if observations else 0
+    record_files(con, run_id, observations, refreshed_files or [])
+
+    if quarantine:
+        quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
+        con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
+
+    result = LoadResult(records_read, len(observations) + known_records, len(quarantine), new_versions.height, observations_new)
+    add_to_run(con, run_id, files_read, result)
+    pause_point("load")  # everything written, nothing committed
+    return result
+
+
+def insert_observations(con: duckdb.DuckDBPyConnection, run_id: str, observations: list[dict], now: datetime) -> int:
+    """Record each reading of a version from a file (once per version, file and path); how many were new."""
     observed = pl.DataFrame(
         [{k: o[k] for k in OBSERVATION_SCHEMA} for o in observations], schema=OBSERVATION_SCHEMA
     ).unique(["version_id", "source_file", "source_path"], keep="last", maintain_order=True)
@@ -97,17 +116,7 @@ def load_batch(
         """,
         [run_id, base, now],
     )
-    observations_new = con.execute("select count(*) from raw_observations").fetchone()[0] - before
-    record_files(con, run_id, observations, refreshed_files or [])
-
-    if quarantine:
-        quarantined = pl.DataFrame([{k: q.get(k) for k in QUARANTINE_SCHEMA} for q in quarantine], schema=QUARANTINE_SCHEMA)
-        con.execute("insert into quarantine by name select ? as run_id, *, ? as quarantined_at from quarantined", [run_id, now])
-
-    result = LoadResult(records_read, len(observations) + known_records, len(quarantine), new_versions.height, observations_new)
-    add_to_run(con, run_id, files_read, result)
-    pause_point("load")  # everything written, nothing committed
-    return result
+    return con.execute("select count(*) from raw_observations").fetchone()[0] - before
 
 
 def count_known(con: duckdb.DuckDBPyConnection, run_id: str, files_read: int, records_read: int, known_records: int) -> LoadResult:
