@@ -22,7 +22,7 @@ import polars as pl
 from flows.sirekap import Rows, StructuralError, parse_document
 from flows.sources.archive import is_crawl_index, read_crawl
 from flows.sources.dump import is_dump, read_dump
-from flows.sources.mirror import FileTask, HeldFiles, list_mirror, nothing_held, plan_reads, read_file
+from flows.sources.mirror import HeldFiles, Reads, file_tasks, list_mirror, nothing_held, plan_reads, read_file
 from flows.sources.records import SourceRecord
 from schemas.raw import to_frames
 from schemas.rows import FILE_SCHEMA
@@ -289,14 +289,15 @@ def record_outcome(record: SourceRecord, election_year: int, rows: Rows) -> tupl
 Parsed = tuple[list, dict[str, pl.DataFrame] | None, pl.DataFrame | None]
 
 
-def parse_files(tasks: list[FileTask], election_year: int) -> Parsed:
-    """Read and parse mirror files (a worker's task): their outcomes in order (None for a file
-    whose bytes are the version the warehouse holds from it), the rows they parsed as raw table
-    frames (None if none, each version once), and the new stats of the known files (FILE_SCHEMA;
-    None if none): one frame, not a tuple a file to hand back and count one by one."""
+def parse_files(files: pl.DataFrame, prefix: int, hashing: bool, election_year: int) -> Parsed:
+    """Read and parse mirror files (a part of flows/sources/mirror.py Reads.files: a worker's
+    task): their outcomes in order (None for a file whose bytes are the version the warehouse
+    holds from it), the rows they parsed as raw table frames (None if none, each version once),
+    and the new stats of the known files (FILE_SCHEMA; None if none): one frame, not a tuple a
+    file to hand back and count one by one."""
     rows = Rows()
     outcomes, known = [], []
-    for task in tasks:
+    for task in file_tasks(files, prefix, hashing):
         record = read_file(task)
         if record.known_version is not None:
             known.append((record.source_file, *record.stat, record.known_version))
@@ -308,7 +309,7 @@ def parse_files(tasks: list[FileTask], election_year: int) -> Parsed:
 
 
 class _Parsers:
-    """Turns a mirror walk into task outcomes, in walk order: in this process, or in worker
+    """Turns a mirror's reads into task outcomes, in read order: in this process, or in worker
     processes once enough files are to be parsed. Workers are started by forkserver, never
     forked from this process (its DuckDB and polars threads would deadlock a forked child)."""
 
@@ -330,69 +331,56 @@ class _Parsers:
             self._start()
         return self.pool, self.workers
 
-    def parse(self, walk: Iterator[SourceRecord | FileTask]) -> Iterator[Parsed]:
-        # Each entry: the walk's items of one task (records it decided, FileTasks for a parser),
-        # and the parse of its FileTasks: pending (None), in a worker (a Future) or done.
+    def parse(self, reads: Reads) -> Iterator[Parsed]:
+        # Each entry: a part of the reads (the records the walk decided, then the files to
+        # parse), and the parse of its files: pending (None), in a worker (a Future) or done.
         queue: deque[list] = deque()
-        items: list = []
-        tasks: list[FileTask] = []
-        waiting = 0  # FileTasks queued while the pool is not started
-        for item in walk:
-            items.append(item)
-            if type(item) is FileTask:
-                tasks.append(item)
-            if len(tasks) < FILES_PER_TASK and len(items) < 8 * FILES_PER_TASK:
-                continue
-            queue.append([items, tasks, None])
-            items, tasks = [], []
+        waiting = 0  # files queued while the pool is not started
+        for records, files in reads.parts(FILES_PER_TASK):
+            queue.append([records, files, None])
             if self.pool is None:
-                waiting += len(queue[-1][1])
+                waiting += files.height
                 if self.workers > 1 and waiting >= PARALLEL_MIN_FILES:
                     self._start()
             if self.pool is not None:
-                self._submit(queue)
+                self._submit(queue, reads)
                 while len(queue) > self.workers * TASKS_IN_FLIGHT:
-                    yield self._finish(queue.popleft())
+                    yield self._finish(queue.popleft(), reads)
             else:
                 # Until there is enough to parse to be worth the workers, parse here what would
                 # otherwise pile up: records the walk decided, and tasks past a few.
-                while queue and (not queue[0][1] or self.workers <= 1 or len(queue) > PARALLEL_MIN_FILES // FILES_PER_TASK + 1):
-                    waiting -= len(queue[0][1])
-                    yield self._finish(queue.popleft())
-        if items:
-            queue.append([items, tasks, None])
+                while queue and (not queue[0][1].height or self.workers <= 1 or len(queue) > PARALLEL_MIN_FILES // FILES_PER_TASK + 1):
+                    waiting -= queue[0][1].height
+                    yield self._finish(queue.popleft(), reads)
         if self.pool is not None:
-            self._submit(queue)
+            self._submit(queue, reads)
         while queue:
-            yield self._finish(queue.popleft())
+            yield self._finish(queue.popleft(), reads)
 
     def _start(self) -> None:
         context = multiprocessing.get_context("forkserver")
         self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
 
-    def _submit(self, queue: deque[list]) -> None:
+    def _submit(self, queue: deque[list], reads: Reads) -> None:
         for entry in queue:
-            if entry[2] is None and entry[1]:
-                entry[2] = self.pool.submit(parse_files, entry[1], self.election_year)
+            if entry[2] is None and entry[1].height:
+                entry[2] = self.pool.submit(parse_files, entry[1], reads.prefix, reads.hashing, self.election_year)
 
-    def _finish(self, entry: list) -> Parsed:
-        """The task's outcomes in walk order, without the known files' (they are in its frame
+    def _finish(self, entry: list, reads: Reads) -> Parsed:
+        """The part's outcomes in read order, without the known files' (they are in its frame
         of refreshed stats), its rows and that frame."""
-        items, tasks, parsed = entry
-        if not tasks:
+        records, files, parsed = entry
+        if not files.height:
             outcomes, frames, refreshed = [], None, None
         elif isinstance(parsed, Future):
             outcomes, frames, refreshed = parsed.result()
         else:
-            outcomes, frames, refreshed = parse_files(tasks, self.election_year)
-        if len(items) == len(tasks):
-            return [o for o in outcomes if o is not None] if refreshed is not None else outcomes, frames, refreshed
-        merged, parsed_outcomes = [], iter(outcomes)
-        for item in items:
-            outcome = next(parsed_outcomes) if type(item) is FileTask else record_outcome(item, self.election_year, None)
-            if outcome is not None:
-                merged.append(outcome)
-        return merged, frames, refreshed
+            outcomes, frames, refreshed = parse_files(files, reads.prefix, reads.hashing, self.election_year)
+        if refreshed is not None:
+            outcomes = [o for o in outcomes if o is not None]
+        if records:
+            outcomes = [record_outcome(record, self.election_year, None) for record in records] + outcomes
+        return outcomes, frames, refreshed
 
 
 def files_below(path: Path) -> int:

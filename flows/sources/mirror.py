@@ -242,30 +242,67 @@ def list_mirror(root: Path, pool: Callable[[], tuple[Executor, int]] | None = No
     return Listing(root, pl.concat([part.frame() for part in done]), problems)
 
 
-def plan_reads(listing: Listing, held: pl.DataFrame, hashing: bool = True) -> tuple[int, Iterator[SourceRecord | FileTask]]:
+@dataclass
+class Reads:
+    """What a night reads of a mirror, in read order: the `files` whose stat differs from what
+    the warehouse holds (UNREAD_COLUMNS; what was held, if anything: their bytes may hash the
+    same), and the records the walk decided (`problems`, each with the number of files listed
+    before it). Kept as columns, cut into parts for the readers (`parts`): a national first night
+    is a million files, and a Python object for each cost the planning process ~4 s."""
+
+    prefix: int  # characters of a file's path before its endpoint path (the mirror's root and /)
+    hashing: bool  # fingerprint what is read, for the next night
+    files: pl.DataFrame
+    problems: list[tuple[int, SourceRecord]] = field(default_factory=list)
+
+    def parts(self, size: int) -> Iterator[tuple[list[SourceRecord], pl.DataFrame]]:
+        """The reads as (records, files) parts in read order: each part's records come before its
+        files, at most `size` files (cut where a record comes between two files)."""
+        ats = self.files["at"]
+        cuts = [(int(ats.search_sorted(at, side="left")), record) for at, record in self.problems]
+        start, records = 0, []
+        for end in range(size, self.files.height + size, size):
+            end = min(end, self.files.height)
+            while cuts and cuts[0][0] < end:
+                cut, record = cuts.pop(0)
+                if cut > start:  # the files before the record first
+                    yield records, self.files.slice(start, cut - start)
+                    start, records = cut, []
+                records.append(record)
+            if end > start:
+                yield records, self.files.slice(start, end - start)
+                start, records = end, []
+        records += [record for _, record in cuts]
+        if records:
+            yield records, self.files.clear()
+
+    def __iter__(self) -> Iterator[SourceRecord | FileTask]:
+        """Every read, one by one: the walk's records and a FileTask for each file."""
+        for records, files in self.parts(FILES_PER_PART):
+            yield from records
+            yield from file_tasks(files, self.prefix, self.hashing)
+
+
+# Files per part when the reads are iterated one by one.
+FILES_PER_PART = 10_000
+UNREAD_COLUMNS = ("at", "source_file", "size_bytes_held", "mtime_ns_held", "bytes_hash", "version_id")
+
+
+def plan_reads(listing: Listing, held: pl.DataFrame, hashing: bool = True) -> tuple[int, Reads]:
     """Compare a listing with what the warehouse `held` from its files: how many files are
-    known by their size and mtime (counted, not read), and, in read order, a FileTask for
-    every other file (with what was held, if anything: its bytes may hash the same) and the
-    records the walk decided. `hashing` fingerprints what is read, for the next night."""
+    known by their size and mtime (counted, not read), and the Reads of every other file and
+    the records the walk decided. `hashing` fingerprints what is read, for the next night."""
     files = listing.files.with_row_index("at").join(held, on="source_file", how="left", suffix="_held", maintain_order="left")
     known = (pl.col("size_bytes") == pl.col("size_bytes_held")) & (pl.col("mtime_ns") == pl.col("mtime_ns_held"))
-    files = files.with_columns(known.fill_null(False).alias("known"))
-    unread = files.filter(~pl.col("known")).select("at", "source_file", "size_bytes_held", "mtime_ns_held", "bytes_hash", "version_id")
+    unread = files.filter(~known.fill_null(False)).select(UNREAD_COLUMNS)
     # Only what is to be read is kept while it is read (on a first night, every path).
-    return files.height - unread.height, _tasks(len(listing.root) + 1, listing.problems, unread, hashing)
+    return files.height - unread.height, Reads(len(listing.root) + 1, hashing, unread, listing.problems)
 
 
-def _tasks(prefix: int, problems: list[tuple[int, SourceRecord]], unread: pl.DataFrame, hashing: bool) -> Iterator[SourceRecord | FileTask]:
-    problems = iter(problems)
-    problem = next(problems, None)
-    for at, path, size, mtime, digest, version in unread.iter_rows():
-        while problem is not None and problem[0] <= at:
-            yield problem[1]
-            problem = next(problems, None)
+def file_tasks(files: pl.DataFrame, prefix: int, hashing: bool) -> Iterator[FileTask]:
+    """A FileTask for each row of a part of Reads.files."""
+    for _, path, size, mtime, digest, version in files.iter_rows():
         yield FileTask(path, prefix, None if version is None else (size, mtime, digest, version), hashing)
-    while problem is not None:
-        yield problem[1]
-        problem = next(problems, None)
 
 
 def read_file(task: FileTask) -> SourceRecord:

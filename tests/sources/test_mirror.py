@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 
 from flows.sources import mirror
-from flows.sources.mirror import list_mirror, plan_reads, read_file
+from flows.sources.mirror import Reads, list_mirror, plan_reads, read_file
+from flows.sources.records import SourceRecord
 from schemas.rows import FILE_SCHEMA
 
 
@@ -141,3 +142,21 @@ def test_only_files_whose_stat_changed_are_read(tmp_path: Path) -> None:
     gz = [task for task in reads if task.source_file.endswith(".json.gz")]
     assert gz and all(read_file(task).source_path == task.source_file[prefix:].removesuffix(".gz") for task in gz)
     assert all(read_file(task).source_path.endswith("003.json") for task in gz)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10])
+def test_reads_come_in_parts_in_read_order(size: int) -> None:
+    """Files listed at 0, 1, 3, 4 and 6 are read (2 and 5 were known); the walk decided a record
+    before the first file, one at 2 (before the file at 3) and one past the last file."""
+    files = pl.DataFrame({"at": [0, 1, 3, 4, 6], "source_file": [f"/m/{at}.json" for at in (0, 1, 3, 4, 6)]}).with_columns(
+        pl.lit(None, pl.Int64).alias("size_bytes_held"), pl.lit(None, pl.Int64).alias("mtime_ns_held"),
+        pl.lit(None, pl.Utf8).alias("bytes_hash"), pl.lit(None, pl.Utf8).alias("version_id"),
+    )  # fmt: skip
+    problems = [(at, SourceRecord(f"/m/p{at}", f"p{at}", "", error="x")) for at in (0, 2, 7)]
+    reads = Reads(3, True, files.with_columns(pl.col("at").cast(pl.UInt32)), problems)
+    order = []
+    for records, part in reads.parts(size):
+        assert part.height <= size
+        order += [r.source_file for r in records] + part["source_file"].to_list()
+    assert order == ["/m/p0", "/m/0.json", "/m/1.json", "/m/p2", "/m/3.json", "/m/4.json", "/m/6.json", "/m/p7"]
+    assert [getattr(item, "source_file") for item in reads] == order
