@@ -101,8 +101,9 @@ def load_batch(
 
 def insert_observations(con: duckdb.DuckDBPyConnection, run_id: str, observations: list[dict], now: datetime) -> int:
     """Record each reading of a version from a file (once per version, file and path); how many were new."""
+    # Column by column: a dict a row cost 4 s of a national first night, the columns 2.3 s.
     observed = pl.DataFrame(
-        [{k: o[k] for k in OBSERVATION_SCHEMA} for o in observations], schema=OBSERVATION_SCHEMA
+        {k: [o[k] for o in observations] for k in OBSERVATION_SCHEMA}, schema=OBSERVATION_SCHEMA
     ).unique(["version_id", "source_file", "source_path"], keep="last", maintain_order=True)
     base = con.execute("select coalesce(max(observed_seq), 0) from raw_observations").fetchone()[0]
     before = con.execute("select count(*) from raw_observations").fetchone()[0]

@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import os
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from concurrent.futures import Executor
@@ -259,12 +260,13 @@ class Reads:
         """The reads as (records, files) parts in read order: each part's records come before its
         files, at most `size` files (cut where a record comes between two files)."""
         ats = self.files["at"]
-        cuts = [(int(ats.search_sorted(at, side="left")), record) for at, record in self.problems]
+        # Each record goes before the first file listed after it.
+        cuts = deque((int(ats.search_sorted(at, side="left")), record) for at, record in self.problems)
         start, records = 0, []
         for end in range(size, self.files.height + size, size):
             end = min(end, self.files.height)
             while cuts and cuts[0][0] < end:
-                cut, record = cuts.pop(0)
+                cut, record = cuts.popleft()
                 if cut > start:  # the files before the record first
                     yield records, self.files.slice(start, cut - start)
                     start, records = cut, []
