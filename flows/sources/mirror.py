@@ -49,11 +49,12 @@ def nothing_held(root: str) -> pl.DataFrame:
 
 
 class FileTask(NamedTuple):
-    """A mirror file to read (and, unless its bytes are the known ones, parse): what a night
-    hands to `read_file`, in this process or a worker's. Its endpoint path is `source_file`
-    past the mirror's root (`prefix` characters: worked out by the reader, not per file in the
-    process that plans the reads). `held` is what the warehouse loaded from the file (its stat
-    differed), `hashing` whether to fingerprint the bytes."""
+    """A mirror file to read (and, unless its bytes are the known ones, parse): what a reader
+    (this process or a worker) makes of a row of Reads.files (`file_tasks`) and hands to
+    `read_file`. Its endpoint path is `source_file` past the mirror's root (`prefix`
+    characters: worked out by the reader, not per file in the process that plans the reads).
+    `held` is what the warehouse loaded from the file (its stat differed), `hashing` whether to
+    fingerprint the bytes."""
 
     source_file: str
     prefix: int
