@@ -36,7 +36,6 @@ summary as (
         ranked.region_code,
         cast(sum(ranked.votes) as bigint) as valid_votes,
         count(*) filter (where ranked.place = 1) > 1 as tie,
-        list(ranked.nomor_urut order by ranked.nomor_urut) filter (where ranked.place = 1) as leaders_nomor_urut,
         any_value(ranked.candidate_id) filter (where ranked.position = 1) as first_candidate_id,
         any_value(ranked.nomor_urut) filter (where ranked.position = 1) as first_nomor_urut,
         any_value(ranked.candidate_name) filter (where ranked.position = 1) as first_name,
@@ -46,6 +45,24 @@ summary as (
         any_value(ranked.candidate_name) filter (where ranked.position = 2) as second_name,
         any_value(ranked.votes) filter (where ranked.position = 2) as second_votes
     from ranked
+    group by ranked.election, ranked.contest, ranked.region_code
+),
+
+-- The tied leaders' ballot numbers, for the tied regions only: an ordered list over every
+-- region's leaders cost more memory than a 1100MB night has at national scale.
+tied_lists as (
+    select
+        ranked.election,
+        ranked.contest,
+        ranked.region_code,
+        list(ranked.nomor_urut order by ranked.nomor_urut) as tied_nomor_urut
+    from ranked
+    semi join summary
+        on summary.election = ranked.election
+        and summary.contest = ranked.contest
+        and summary.region_code = ranked.region_code
+        and summary.tie
+    where ranked.place = 1
     group by ranked.election, ranked.contest, ranked.region_code
 ),
 
@@ -70,7 +87,7 @@ final as (
         cast(round(100.0 * (summary.first_votes - coalesce(summary.second_votes, 0)) / nullif(summary.valid_votes, 0), 2) as double) as margin_pct,
         summary.valid_votes,
         summary.tie,
-        case when summary.tie then summary.leaders_nomor_urut end as tied_nomor_urut,
+        tied_lists.tied_nomor_urut,
         regions.tps_reported,
         regions.tps_total,
         cast(round(100.0 * regions.tps_reported / nullif(regions.tps_total, 0), 2) as double) as progress_pct,
@@ -89,6 +106,10 @@ final as (
         on region_flags.election = regions.election
         and region_flags.contest = regions.contest
         and region_flags.region_code = regions.region_code
+    left join tied_lists
+        on tied_lists.election = regions.election
+        and tied_lists.contest = regions.contest
+        and tied_lists.region_code = regions.region_code
 )
 
 select * from final
