@@ -67,39 +67,46 @@ blocks as (
     from tps
 ),
 
-male_female_checks as (
+complete_blocks as (
     select
-        blocks.election,
-        blocks.contest,
-        blocks.code,
-        blocks.version_id,
-        bool_or(blocks.total <> blocks.male + blocks.female) as broken
+        blocks.*,
+        blocks.total <> blocks.male + blocks.female as mismatch
     from blocks
     where blocks.total is not null and blocks.male is not null and blocks.female is not null
-    group by blocks.election, blocks.contest, blocks.code, blocks.version_id
+),
+
+male_female_checks as (
+    select
+        complete_blocks.election,
+        complete_blocks.contest,
+        complete_blocks.code,
+        complete_blocks.version_id,
+        bool_or(complete_blocks.mismatch) as broken
+    from complete_blocks
+    group by complete_blocks.election, complete_blocks.contest, complete_blocks.code, complete_blocks.version_id
 ),
 
 -- The blocks that break it, for the broken TPS only: ordered string_aggs over every TPS's
 -- blocks cost most of this model at national scale, over the broken few nothing.
 male_female_texts as (
     select
-        blocks.election,
-        blocks.contest,
-        blocks.code,
-        blocks.version_id,
-        string_agg(blocks.block || '_j = ' || blocks.total, '; ' order by blocks.block)
-            filter (where blocks.total <> blocks.male + blocks.female) as observed,
-        string_agg(blocks.block || '_l + _p = ' || blocks.male || ' + ' || blocks.female || ' = ' || (blocks.male + blocks.female), '; ' order by blocks.block)
-            filter (where blocks.total <> blocks.male + blocks.female) as expected
-    from blocks
+        complete_blocks.election,
+        complete_blocks.contest,
+        complete_blocks.code,
+        complete_blocks.version_id,
+        string_agg(complete_blocks.block || '_j = ' || complete_blocks.total, '; ' order by complete_blocks.block)
+            filter (where complete_blocks.mismatch) as observed,
+        string_agg(complete_blocks.block || '_l + _p = ' || complete_blocks.male || ' + ' || complete_blocks.female
+                   || ' = ' || (complete_blocks.male + complete_blocks.female), '; ' order by complete_blocks.block)
+            filter (where complete_blocks.mismatch) as expected
+    from complete_blocks
     semi join male_female_checks
-        on male_female_checks.election = blocks.election
-        and male_female_checks.contest = blocks.contest
-        and male_female_checks.code = blocks.code
-        and male_female_checks.version_id = blocks.version_id
+        on male_female_checks.election = complete_blocks.election
+        and male_female_checks.contest = complete_blocks.contest
+        and male_female_checks.code = complete_blocks.code
+        and male_female_checks.version_id = complete_blocks.version_id
         and male_female_checks.broken
-    where blocks.total is not null and blocks.male is not null and blocks.female is not null
-    group by blocks.election, blocks.contest, blocks.code, blocks.version_id
+    group by complete_blocks.election, complete_blocks.contest, complete_blocks.code, complete_blocks.version_id
 ),
 
 male_female_total as (
