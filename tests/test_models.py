@@ -245,6 +245,17 @@ def test_a_rebuilt_model_gets_its_difference_and_ends_equal_to_its_sql() -> None
     con.execute("delete from source where k = 'a'; insert into source values ('a', 101, [1])")
     assert models.write_model(con, model) == "replaced"  # the table holds it twice, the SQL once
     assert sorted(query(con, "select * from m")) == sorted(query(con, "select k, v, l from source"))
+    # 10 rows, of which the SQL now returns 4: 6 went whatever they hold, so the table is written
+    # anew without its old rows read to be compared; then emptied the same way.
+    con.execute("drop table if exists temp.main.rekap_model_old")
+    con.execute("delete from source where k like 'z%' and k <> 'z0'")
+    assert models.write_model(con, model) == "replaced"
+    assert sorted(query(con, "select * from m")) == sorted(query(con, "select k, v, l from source"))
+    assert query(con, "select count(*) from duckdb_tables() where table_name = 'rekap_model_old'") == [(0,)]
+    con.execute("delete from source")
+    assert models.write_model(con, model) == "replaced"
+    assert query(con, "select count(*) from m") == [(0,)]
+    assert models.write_model(con, model) == "unchanged"
 
 
 def test_a_model_is_written_whole_in_the_order_of_its_last_line_and_compared_without_it(tmp_path: Path) -> None:
