@@ -487,9 +487,10 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model, scoped: bool = Fal
     if table_columns(con, NEXT)[:-1] != columns or next_rows != hashes:
         return rewrite(con, model, whole)
     if not scoped:
-        # Each row the SQL returns matches one old row at most: an old table that many more rows
-        # than that has lost past REPLACE_SHARE of them whatever they hold, and is written anew
-        # without reading them (`corrections` the night after a first night: 1.9 million old rows).
+        # Each row the SQL returns matches one old row at most: when the table holds more rows
+        # than that by over REPLACE_SHARE of them, that many went whatever they hold, and it is
+        # written anew without reading them (`corrections` the night after a first night: 1.9
+        # million old rows, the night's few new ones).
         (rows,) = con.execute(f"select count(*) from {name}").fetchone()
         if rows - next_rows > REPLACE_SHARE * rows:
             return rewrite(con, model, whole)
