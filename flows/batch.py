@@ -190,11 +190,8 @@ class _Builder:
             self.batch.files_read += 1
 
     def take_known(self, files: int) -> None:
-        """Mirror files known by their stat: each one record, loaded already (its observation
-        exists), so they count but hold no memory (and never cut a batch)."""
-        self._count_known(files)
-
-    def _count_known(self, files: int) -> None:
+        """Mirror files known by their stat or their bytes: each one record, loaded already (its
+        observation exists), so they count but hold no parsed rows (and never cut a batch)."""
         self.counted_only += files
         self.records_total += files
         self.batch.files_read += files
@@ -209,7 +206,7 @@ class _Builder:
         if refreshed is None:
             return
         yield from self._next()
-        self._count_known(refreshed.height)
+        self.take_known(refreshed.height)
         self.refreshed += refreshed.height
         self.batch.refreshed_files.append(refreshed)
 

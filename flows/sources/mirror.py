@@ -279,15 +279,7 @@ class Reads:
         if records:
             yield records, self.files.clear()
 
-    def __iter__(self) -> Iterator[SourceRecord | FileTask]:
-        """Every read, one by one: the walk's records and a FileTask for each file."""
-        for records, files in self.parts(FILES_PER_PART):
-            yield from records
-            yield from file_tasks(files, self.prefix, self.hashing)
 
-
-# Files per part when the reads are iterated one by one.
-FILES_PER_PART = 10_000
 UNREAD_COLUMNS = ("at", "source_file", "size_bytes_held", "mtime_ns_held", "bytes_hash", "version_id")
 
 

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from flows.sources import mirror
-from flows.sources.mirror import Reads, list_mirror, plan_reads, read_file
+from flows.sources.mirror import Reads, file_tasks, list_mirror, plan_reads, read_file
 from flows.sources.records import SourceRecord
 from schemas.rows import FILE_SCHEMA
 
@@ -131,8 +131,8 @@ def test_only_files_whose_stat_changed_are_read(tmp_path: Path) -> None:
          ("/elsewhere/6101.json", 2, 3, "h", "v")],  # not in the listing
         schema=FILE_SCHEMA, orient="row",
     )  # fmt: skip
-    known, reads = plan_reads(listing, held)
-    reads = list(reads)
+    known, planned = plan_reads(listing, held)
+    reads = one_by_one(planned)
     assert known == 1
     assert [task.source_file for task in reads] == listing.files["source_file"].to_list()[1:]
     assert reads[0].held == (second[1], second[2] + 1, "h2", "v2") and reads[1].held is None
@@ -159,4 +159,9 @@ def test_reads_come_in_parts_in_read_order(size: int) -> None:
         assert part.height <= size
         order += [r.source_file for r in records] + part["source_file"].to_list()
     assert order == ["/m/p0", "/m/0.json", "/m/1.json", "/m/p2", "/m/3.json", "/m/4.json", "/m/6.json", "/m/p7"]
-    assert [getattr(item, "source_file") for item in reads] == order
+    assert [item.source_file for item in one_by_one(reads)] == order
+
+
+def one_by_one(reads: Reads) -> list:
+    """The reads as a night's readers take them: each part's records, then a FileTask per file."""
+    return [item for records, files in reads.parts(2) for item in [*records, *file_tasks(files, reads.prefix, reads.hashing)]]
