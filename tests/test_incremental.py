@@ -4,6 +4,7 @@ the same marts both ways."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -19,7 +20,7 @@ from schemas.marts import MART_CONTRACTS
 from tests.shared import KALTIM_0100, KALTIM_1015, mini_race
 from warehouse import models
 from warehouse.checksum import mart_checksum
-from warehouse.db import connect
+from warehouse.db import connect, ensure_schema
 
 FILES_1015 = sum(1 for _ in KALTIM_1015.rglob("*.json"))
 
@@ -96,6 +97,61 @@ def test_a_mirror_downloaded_again_whole_is_read_but_only_changed_files_are_pars
     finally:
         builtins.open = real_open
     assert opened == [] and quiet.load.records_loaded == FILES_1015
+    # The log holds both nights' reads of every file; the current table each file as it is now.
+    with connect(warehouse, read_only=True) as con:
+        assert con.execute("select count(*) from raw_files").fetchone() == (2 * FILES_1015,)
+        assert con.execute("select count(*), count(distinct source_file) from raw_files_current").fetchone() == (FILES_1015, FILES_1015)
+    assert current_files(warehouse) == files_on_disk(mirror)
+
+
+def current_files(warehouse: Path) -> dict[str, tuple[int, int, str]]:
+    with connect(warehouse, read_only=True) as con:
+        rows = con.execute("select source_file, size_bytes, mtime_ns, bytes_hash from raw_files_current").fetchall()
+    return {source_file: tuple(stat) for source_file, *stat in rows}
+
+
+def files_on_disk(mirror: Path) -> dict[str, tuple[int, int, str]]:
+    """Each mirror file's size, mtime and BLAKE2b-128 of its bytes, read here."""
+    return {
+        str(path.resolve()): (path.stat().st_size, path.stat().st_mtime_ns, hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest())
+        for path in mirror.rglob("*.json")
+    }
+
+
+@pytest.mark.parametrize("chunk_records", [2, 6])  # each one re-reads files in a later batch
+def test_a_folder_given_twice_in_one_night_leaves_one_current_row_a_file(tmp_path: Path, chunk_records: int) -> None:
+    """The second listing finds the files of the first source's batches held, but not those of
+    its batch still being filled: those are read and recorded again (in a later batch when that
+    one fills), and replace their row."""
+    mirror = shutil.copytree(KALTIM_0100, tmp_path / "mirror")
+    warehouse = tmp_path / "w.sqlite"
+    night = run_night(Settings(warehouse=warehouse, sirekap=(mirror, mirror), chunk_records=chunk_records), build_models=False)
+    files = files_on_disk(mirror)
+    assert night.load.records_read > len(files)  # some read twice
+    with connect(warehouse, read_only=True) as con:
+        assert con.execute("select count(*) from raw_files_current").fetchone() == (len(files),)
+    assert current_files(warehouse) == files
+
+
+def test_a_lake_from_before_the_current_files_table_gets_it_filled_with_each_files_latest_read(tmp_path: Path) -> None:
+    mirror = shutil.copytree(KALTIM_0100, tmp_path / "mirror")
+    warehouse = tmp_path / "w.sqlite"
+    run_night(Settings(warehouse=warehouse, sirekap=(mirror,)), build_models=False)
+    first = files_on_disk(mirror)
+    changed = sorted(mirror.rglob("*.json"))[:3]
+    for path in changed:  # read again under a new mtime: a second raw_files row each
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
+    run_night(Settings(warehouse=warehouse, sirekap=(mirror,)), build_models=False)
+    with connect(warehouse) as con:  # as a lake written before raw_files_current was
+        con.execute("drop table raw_files_current")
+    with connect(warehouse) as con:
+        con.begin()
+        ensure_schema(con)
+        con.commit()
+    now = files_on_disk(mirror)
+    assert now != first and current_files(warehouse) == now
+    with connect(warehouse, read_only=True) as con:
+        assert con.execute("select count(*) from raw_files").fetchone() == (len(first) + len(changed),)
 
 
 def test_a_quarantined_file_is_read_again_each_night(tmp_path: Path, parses) -> None:

@@ -15,6 +15,17 @@ from warehouse.storage import connect  # noqa: F401  (the one way in, for caller
 
 DUCKDB_TYPES = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN", pl.List(pl.Utf8): "VARCHAR[]", pl.Datetime("us"): "TIMESTAMP"}
 
+# A mirror file as a run loaded it: the columns of raw_files (the log) and raw_files_current.
+FILE_COLUMNS = {
+    "source_file": ("VARCHAR", "File on disk (raw_observations.source_file)."),
+    "size_bytes": ("BIGINT", "Its size when read."),
+    "mtime_ns": ("BIGINT", "Its modification time when read (ns since the epoch): same size and time, not read again."),
+    "bytes_hash": ("VARCHAR", "BLAKE2b-128 of its bytes: a file rewritten with the same bytes is not parsed again."),
+    "version_id": ("VARCHAR", "The document version those bytes are (raw_documents.version_id)."),
+    "run_id": ("VARCHAR", "The run that read it."),
+    "loaded_at": ("TIMESTAMP", "When (UTC)."),
+}
+
 # Tables the loader keeps besides the raw record tables; their columns are documented here.
 BOOKKEEPING = {
     "raw_observations": (
@@ -30,16 +41,12 @@ BOOKKEEPING = {
         },
     ),
     "raw_files": (
-        "one row per mirror file a run loaded: the bytes it held then (a file's latest row is what the next night compares with)",
-        {
-            "source_file": ("VARCHAR", "File on disk (raw_observations.source_file)."),
-            "size_bytes": ("BIGINT", "Its size when read."),
-            "mtime_ns": ("BIGINT", "Its modification time when read (ns since the epoch): same size and time, not read again."),
-            "bytes_hash": ("VARCHAR", "BLAKE2b-128 of its bytes: a file rewritten with the same bytes is not parsed again."),
-            "version_id": ("VARCHAR", "The document version those bytes are (raw_documents.version_id)."),
-            "run_id": ("VARCHAR", "The run that read it."),
-            "loaded_at": ("TIMESTAMP", "When (UTC)."),
-        },
+        "one row per mirror file a run loaded: the bytes it held then (a log, never rewritten; raw_files_current holds each file's latest row)",
+        FILE_COLUMNS,
+    ),
+    "raw_files_current": (
+        "one row per mirror file: its latest raw_files row, what the next night compares its listing with",
+        FILE_COLUMNS,
     ),
     "model_builds": (
         "one row per night that built the models: what they were built from",
@@ -103,6 +110,17 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for table, (grain, columns) in BOOKKEEPING.items():
         create_table(con, table, ", ".join(f"{c} {t}" for c, (t, _) in columns.items()), existing)
         comment_table(con, table, f"{table}: {grain}.", {c: d for c, (_, d) in columns.items()})
+    if "raw_files_current" not in existing:  # a lake from before it: each file's latest row, once
+        fill_current_files(con)
+
+
+def fill_current_files(con: duckdb.DuckDBPyConnection) -> None:
+    """raw_files_current from the raw_files log: each file's latest row (by loaded_at, then run_id)."""
+    con.execute("delete from raw_files_current")
+    con.execute(
+        """insert into raw_files_current by name
+           select unnest(arg_max(raw_files, (loaded_at, run_id))) from raw_files group by source_file"""
+    )
 
 
 def create_table(con: duckdb.DuckDBPyConnection, table: str, columns: str, existing: set[str]) -> None:

@@ -141,26 +141,33 @@ def add_to_run(con: duckdb.DuckDBPyConnection, run_id: str, files_read: int, res
 
 def record_files(con: duckdb.DuckDBPyConnection, run_id: str, observations: list[dict], refreshed: list[pl.DataFrame]) -> None:
     """Remember which bytes each mirror file held when it loaded, so the next night recognises
-    an unchanged file without parsing it (append-only: a file's latest row is what it held last):
-    the files observed, and the `refreshed` ones, read again under a new stat (FILE_SCHEMA)."""
+    an unchanged file without parsing it: the files observed, and the `refreshed` ones, read
+    again under a new stat (FILE_SCHEMA). Appended to the raw_files log; each file's row in
+    raw_files_current replaced."""
     observed = pl.DataFrame(
         [(o["source_file"], *o["stat"], o["version_id"]) for o in observations if o.get("stat")], schema=FILE_SCHEMA, orient="row"
     )  # fmt: skip
     files = pl.concat([observed, *refreshed])
-    if files.height:
-        con.execute("insert into raw_files by name select *, ? as run_id, ? as loaded_at from files", [run_id, utc_now()])
+    if not files.height:
+        return
+    stamp = [run_id, utc_now()]
+    con.execute("insert into raw_files by name select *, ? as run_id, ? as loaded_at from files", stamp)
+    latest = files.unique("source_file", keep="last")  # a file read twice in one batch: one current row
+    # Each file's earlier row replaced: deleted by a join on the file (0.2 s for 250,000 files at
+    # a million rows; 0.9 s over a national first night's 20 batches, which could skip it but for
+    # a folder given twice, or inside another source, whose files a later batch reads again).
+    con.execute("delete from raw_files_current where source_file in (select source_file from latest)")
+    con.execute("insert into raw_files_current by name select *, ? as run_id, ? as loaded_at from latest", stamp)
 
 
 def held_files(con: duckdb.DuckDBPyConnection, root: str) -> pl.DataFrame:
     """What the warehouse last loaded from each file below the folder `root`: source_file,
     size_bytes, mtime_ns, bytes_hash, version_id. Only files whose version loaded: a
     quarantined file is read again."""
-    # The latest row of each file (arg_max, not a window: this runs on every file of a
-    # national mirror each night), as one frame to join with the night's listing.
+    # raw_files_current, not the latest row of each file in the raw_files log: a mirror
+    # downloaded again whole adds a row for every file, and finding each file's latest among
+    # them cost 0.8 s at a million rows, 2.0-2.4 s at two million.
     return con.execute(
-        """select source_file, latest.size_bytes, latest.mtime_ns, latest.bytes_hash, latest.version_id
-           from (select source_file, arg_max(struct_pack(size_bytes, mtime_ns, bytes_hash, version_id), (loaded_at, run_id)) as latest
-                 from raw_files where starts_with(source_file, ?)
-                 group by source_file)""",
+        "select source_file, size_bytes, mtime_ns, bytes_hash, version_id from raw_files_current where starts_with(source_file, ?)",
         [root.rstrip("/") + "/"],
     ).pl()

@@ -14,9 +14,9 @@ import duckdb
 from schemas.counts import COUNT_TABLES
 from schemas.raw import RAW_TABLES
 from warehouse import models, publish, storage
-from warehouse.db import BOOKKEEPING, ensure_schema
+from warehouse.db import BOOKKEEPING, ensure_schema, fill_current_files
 
-COPIED = (*RAW_TABLES, *COUNT_TABLES, *BOOKKEEPING)
+COPIED = (*RAW_TABLES, *COUNT_TABLES, *(t for t in BOOKKEEPING if t != "raw_files_current"))
 
 
 class MigrationError(RuntimeError):
@@ -47,6 +47,7 @@ def migrate_file(old: Path, target: storage.Location) -> dict[str, int]:
             if table in present:
                 con.execute(f"insert into {table} by name select * from old_warehouse.main.{table}")
                 copied[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
+        fill_current_files(con)  # each file's latest raw_files row (none before raw_files existed)
         models.build(con)
         con.execute(f"call {storage.LAKE}.set_commit_message(?, ?)", [publish.COMMIT_AUTHOR, f"rekap migrate {old}"])
         con.commit()
