@@ -110,7 +110,7 @@ class Drilldown:
 
     region_votes: pl.DataFrame  # election x contest x region (kecamatan, kelurahan, tps) x source x candidate
     region_names: dict[str, str]
-    tps: pl.DataFrame  # tps_status
+    tps: pl.DataFrame  # tps_status, the columns shown
     findings: pl.DataFrame  # anomalies at every level
     history: pl.DataFrame  # node_history of TPS
     corrections: pl.DataFrame  # corrections of TPS in the latest run
@@ -130,7 +130,12 @@ def collect_drilldown(con: duckdb.DuckDBPyConnection) -> Drilldown:
                order by election, contest, region_code, source, candidate_key"""
         ).pl(),
         region_names=dict(con.execute("select code, any_value(region_name) from int_region_names group by code").fetchall()),
-        tps=frame("select * from tps_status order by election, contest, tps_code", "tps_status"),
+        # The columns a TPS row shows (a national tps_status whole is 20 columns, 322 MB as a frame).
+        tps=frame(
+            """select election, contest, tps_code, kabkota_code, completeness, status, withheld, images
+               from tps_status order by election, contest, tps_code""",
+            "tps_status",
+        ),
         findings=frame(
             """select election, contest, level, code, rule_id, severity, observed, expected, message_id, message_en, images
                from anomalies order by election, contest, rule_id, code""",
@@ -194,6 +199,19 @@ class _Site:
         self.report, self.drill, self.lang = report, drill, lang
         self.races = list(report.races.iter_rows(named=True))
         self.names = {(r["election"], r["contest"], r["race_code"]): _names(report, r) for r in self.races}
+        # Each kab/kota page's rows, cut once: a national warehouse has 514 pages and 823,236 TPS,
+        # and filtering every frame for each page, or for each TPS on it, grows with their product.
+        self.pages = {
+            "region_votes": _ByKabkota(drill.region_votes, pl.col("kabkota_code")),
+            "tps": _ByKabkota(drill.tps, pl.col("kabkota_code")),
+            "findings": _ByKabkota(drill.findings, pl.col("code").str.slice(0, 4)),
+            "history": _ByKabkota(drill.history, pl.col("code").str.slice(0, 4)),
+            "corrections": _ByKabkota(drill.corrections, pl.col("code").str.slice(0, 4)),
+        }
+
+    def page_rows(self, name: str, kabkota: str) -> pl.DataFrame:
+        """Frame `name` of the Drilldown cut to kab/kota `kabkota` (a code's first four digits)."""
+        return self.pages[name].get(kabkota)
 
     # --- small helpers ---------------------------------------------------------------------------
 
@@ -456,8 +474,7 @@ class _Site:
         body = [f'<nav class="top"><a href="index.html">← {self.t("back")}</a></nav>',
                 f"<header><h1>{escape(code)} {escape(name)}</h1><p class=\"muted\">{self.t('subtitle')}</p></header>"]  # fmt: skip
         regions = self.report.regions.filter(pl.col("region_code") == code) if self.report.regions.height else self.report.regions
-        below = self.drill.region_votes.filter(pl.col("kabkota_code") == code) if self.drill.region_votes.height else self.drill.region_votes
-        tps = self.drill.tps.filter(pl.col("kabkota_code") == code) if self.drill.tps.height else self.drill.tps
+        below, tps = self.page_rows("region_votes", code), self.page_rows("tps", code)
         contests = []
         for frame in (regions, below, tps):
             for key in zip(frame["election"], frame["contest"]) if frame.height else ():
@@ -465,7 +482,7 @@ class _Site:
                     contests.append(key)
         for election, contest in contests:
             body.append(self.contest_drilldown(code, election, contest, regions, below, tps))
-        findings = self.drill.findings.filter(pl.col("code").str.starts_with(code)) if self.drill.findings.height else self.drill.findings
+        findings = self.page_rows("findings", code)
         body.append(self.flagged_section(findings, link=False))
         body.append(self.withheld_section(findings, link=False))
         return _page(f"{code} {name} · {label('title', self.lang)}", "\n".join(body), self.lang, script=OPEN_TARGET_SCRIPT)
@@ -481,17 +498,21 @@ class _Site:
             out.append(f"<p>{self.coverage_text(own, present)}</p>" + self.candidate_table(own, names, present) + self.bars(own, names, present))
         mine = below.filter((pl.col("election") == election) & (pl.col("contest") == contest)) if below.height else below
         stations = tps.filter((pl.col("election") == election) & (pl.col("contest") == contest)) if tps.height else tps
-        by_region = {key[0]: g for key, g in mine.partition_by("region_code", as_dict=True).items()} if mine.height else {}
+        by_region = _rows_by(mine, "region_code")
         kecamatan = sorted({c for c in by_region if len(c) == 6} | ({c[:6] for c in stations["tps_code"]} if stations.height else set()))
         if not kecamatan:
             out.append(f"<p>{self.t('no_tps')}</p>")
-        tps_rows = {key[0]: g for key, g in stations.partition_by("tps_code", as_dict=True).items()} if stations.height else {}
+        tps_rows = {c: rows[0] for c, rows in _rows_by(stations, "tps_code").items()}
+        # The TPS rows of this race on this page, by code (each frame is in its query's order).
+        this_race = (pl.col("election") == election) & (pl.col("contest") == contest)
+        about = {name: _rows_by(rows.filter(this_race) if rows.height else rows, "code")
+                 for name, rows in ((name, self.page_rows(name, code)) for name in ("findings", "history", "corrections"))}  # fmt: skip
         for kec in kecamatan:
             kelurahan = sorted({c for c in by_region if len(c) == 10 and c.startswith(kec)} | {c[:10] for c in tps_rows if c.startswith(kec)})
             inner = []
             for kel in kelurahan:
                 codes = sorted({c for c in by_region if len(c) == 13 and c.startswith(kel)} | {c for c in tps_rows if c.startswith(kel)})
-                table = self.tps_table(election, contest, codes, by_region, tps_rows) if codes else f"<p>{self.t('no_tps')}</p>"
+                table = self.tps_table(codes, by_region, tps_rows, about) if codes else f"<p>{self.t('no_tps')}</p>"
                 inner.append(f'<details id="r-{kel}"><summary>{escape(kel)} {escape(self.region_name(kel))}'
                              f"{self.region_votes_line(by_region.get(kel))}</summary>{table}</details>")  # fmt: skip
             # Each folded region says its numbers in its summary line: a reader sees where to open.
@@ -499,66 +520,87 @@ class _Site:
                        f'{self.region_votes_line(by_region.get(kec))}</summary>{"".join(inner)}</details>')  # fmt: skip
         return "".join(out) + "</section>"
 
-    def region_votes_line(self, votes: pl.DataFrame | None) -> str:
-        """A kecamatan's or kelurahan's numbers, one line per source."""
-        if votes is None or votes.is_empty():
+    def region_votes_line(self, votes: list[dict] | None) -> str:
+        """A kecamatan's or kelurahan's numbers (its int_source_votes rows), one line per source."""
+        if not votes:
             return ""
         lines = []
         for source in SOURCES:
-            rows = votes.filter(pl.col("source") == source)
-            if rows.is_empty():
+            rows = [r for r in votes if r["source"] == source]
+            if not rows:
                 continue
-            text = " · ".join(f"{r['candidate_key']}: {self.n(r['votes'])}" for r in rows.iter_rows(named=True))
-            first = rows.row(0, named=True)
+            text = " · ".join(f"{r['candidate_key']}: {self.n(r['votes'])}" for r in rows)
+            first = rows[0]
             if not first["complete"]:
                 text += " (" + label("of_tps", self.lang, done=self.n(first["tps_covered"]), total=self.n(first["tps_total"])) + ")"
             lines.append(f"<b>{self.t(source + '_short')}</b> {escape(text)}")
         return '<span class="votes">' + "<br>".join(lines) + "</span>"
 
-    def tps_table(self, election: str, contest: str, codes: list[str], by_region: dict, tps_rows: dict) -> str:
+    def tps_table(self, codes: list[str], by_region: dict[str, list[dict]], tps_rows: dict[str, dict], about: dict[str, dict[str, list[dict]]]) -> str:
+        """The TPS `codes` of one race: their votes (by_region), status (tps_rows) and, in `about`,
+        their findings, history and corrections, each by code."""
         message = "message_id" if self.lang == "id" else "message_en"
-        findings = self.drill.findings
-        history, corrections = self.drill.history, self.drill.corrections
         head = (f"<tr><th>{self.t('tps')}</th><th>{self.t('sirekap')}</th><th>{self.t('internal_tps')}</th><th>{self.t('completeness')}</th>"
                 f"<th>{self.t('status')}</th><th>{self.t('rules_broken')}</th><th>{self.t('photos')}</th><th>{self.t('history')}</th></tr>")  # fmt: skip
         rows = [head]
         for code in codes:
-            votes = by_region.get(code)
+            votes = by_region.get(code, [])
             cells = {}
             for source in ("sirekap", "internal"):
-                chosen = votes.filter(pl.col("source") == source) if votes is not None else None
-                cells[source] = " · ".join(f"{r['candidate_key']}: {self.n(r['votes'])}" for r in chosen.iter_rows(named=True)) if chosen is not None and chosen.height else "—"
-            status = tps_rows[code].row(0, named=True) if code in tps_rows else None
+                chosen = [r for r in votes if r["source"] == source]
+                cells[source] = " · ".join(f"{r['candidate_key']}: {self.n(r['votes'])}" for r in chosen) if chosen else "—"
+            status = tps_rows.get(code)
             completeness = self.t(status["completeness"]) if status else "—"
             state = (f'<span class="status {status["status"]}">{escape(self.status_word(status["status"]))}</span>' if status else "—")
             if status and status["withheld"]:
                 state += f' <span class="badge withheld">{self.t("withheld")}</span>'
-            mine = findings.filter((pl.col("code") == code) & (pl.col("election") == election) & (pl.col("contest") == contest)) if findings.height else findings
-            broken = "".join(f"<li><code>{escape(f['rule_id'])}</code>: {escape(f[message])}</li>" for f in mine.iter_rows(named=True))
+            broken = "".join(f"<li><code>{escape(f['rule_id'])}</code>: {escape(f[message])}</li>" for f in about["findings"].get(code, []))
             rows.append(
                 f'<tr id="r-{code}"><td data-label="{self.t("tps")}"><b>{escape(code[-3:])}</b> <small>{escape(code)}</small></td>'
                 f'<td data-label="{self.t("sirekap")}">{escape(cells["sirekap"])}</td><td data-label="{self.t("internal_tps")}">{escape(cells["internal"])}</td>'
                 f'<td data-label="{self.t("completeness")}">{completeness}</td><td data-label="{self.t("status")}">{state}</td>'
                 f'<td data-label="{self.t("rules_broken")}">' + (f'<ul class="findings">{broken}</ul>' if broken else "—") + "</td>"
                 f'<td data-label="{self.t("photos")}">{self.photos(status["images"]) if status else ""}</td>'
-                f'<td data-label="{self.t("history")}">{self.history(election, contest, code, history, corrections)}</td></tr>'
+                f'<td data-label="{self.t("history")}">{self.history(about["history"].get(code, []), about["corrections"].get(code, []))}</td></tr>'
             )
         return f'<table class="cards">{"".join(rows)}</table>'
 
-    def history(self, election: str, contest: str, code: str, history: pl.DataFrame, corrections: pl.DataFrame) -> str:
-        spells = history.filter((pl.col("code") == code) & (pl.col("election") == election) & (pl.col("contest") == contest)) if history.height else history
-        if spells.is_empty():
+    def history(self, spells: list[dict], corrections: list[dict]) -> str:
+        """A TPS's versions (its node_history rows) and tonight's corrections of it."""
+        if not spells:
             return "—"
         lines = []
-        for s in spells.iter_rows(named=True):
+        for s in spells:
             when = s["valid_from"].strftime("%Y-%m-%d %H:%M") if s["valid_from"] else "—"
             state = self.t("withheld") if s["withheld"] else f"{self.t('vote_sum')} {self.n(s['vote_sum'])}"
             current = f" ({self.t('current')})" if s["is_current"] else ""
             lines.append(f"<li>v{s['spell']} · {when}{current} · {state} · {self.t('publisher_ts')} {escape(s['source_ts'] or '—')}</li>")
-        changed = corrections.filter((pl.col("code") == code) & (pl.col("election") == election) & (pl.col("contest") == contest)) if corrections.height else corrections
-        for c in changed.iter_rows(named=True):
+        for c in corrections:
             if c["delta"] is not None:
                 lines.append(f"<li>{self.t('corrections')}: {escape(c['candidate_id'] or '')} {self.n(c['votes_before'])} → {self.n(c['votes_after'])} ({signed_number(c['delta'], self.lang)})</li>")
         if len(lines) == 1:
             return f'<ul class="findings">{lines[0]}</ul>'
-        return f'<details><summary>{self.n(spells.height)} v</summary><ul class="findings">{"".join(lines)}</ul></details>'
+        return f'<details><summary>{self.n(len(spells))} v</summary><ul class="findings">{"".join(lines)}</ul></details>'
+
+
+class _ByKabkota:
+    """A frame's rows by kab/kota code, in their order: each page gathers its own rows when it is
+    written (the positions are kept, not a copy of each page's rows: a national warehouse's
+    frames are 600 MB)."""
+
+    def __init__(self, frame: pl.DataFrame, kabkota: pl.Expr) -> None:
+        self.frame = frame
+        groups = frame.select(kabkota.alias("page")).with_row_index("row").group_by("page", maintain_order=True).agg("row") if frame.height else None
+        self.rows = dict(zip(groups["page"], groups["row"])) if groups is not None else {}
+
+    def get(self, kabkota: str) -> pl.DataFrame:
+        rows = self.rows.get(kabkota)
+        return self.frame[rows] if rows is not None else self.frame.clear()
+
+
+def _rows_by(frame: pl.DataFrame, column: str) -> dict[str, list[dict]]:
+    """The frame's rows, as dicts in their order, by the value of `column`."""
+    grouped: dict[str, list[dict]] = {}
+    for row in frame.iter_rows(named=True) if frame.height else ():
+        grouped.setdefault(row[column], []).append(row)
+    return grouped
