@@ -532,11 +532,22 @@ class _Site:
         this_race = (pl.col("election") == election) & (pl.col("contest") == contest)
         about = {name: _rows_by(rows.filter(this_race) if rows.height else rows, "code")
                  for name, rows in ((name, self.page_rows(name, code)) for name in ("findings", "history", "corrections"))}  # fmt: skip
+        # Each kecamatan's kelurahan and each kelurahan's TPS, by their codes' prefixes, in one pass.
+        kelurahan_of: dict[str, set[str]] = {}
+        tps_of: dict[str, set[str]] = {}
+        for c in by_region:
+            if len(c) == 10:
+                kelurahan_of.setdefault(c[:6], set()).add(c)
+            elif len(c) == 13:
+                tps_of.setdefault(c[:10], set()).add(c)
+        for c in tps_rows:
+            kelurahan_of.setdefault(c[:6], set()).add(c[:10])
+            tps_of.setdefault(c[:10], set()).add(c)
         for kec in kecamatan:
-            kelurahan = sorted({c for c in by_region if len(c) == 10 and c.startswith(kec)} | {c[:10] for c in tps_rows if c.startswith(kec)})
+            kelurahan = sorted(kelurahan_of.get(kec, ()))
             inner = []
             for kel in kelurahan:
-                codes = sorted({c for c in by_region if len(c) == 13 and c.startswith(kel)} | {c for c in tps_rows if c.startswith(kel)})
+                codes = sorted(tps_of.get(kel, ()))
                 table = self.tps_table(codes, by_region, tps_rows, about) if codes else f"<p>{self.t('no_tps')}</p>"
                 inner.append(f'<details id="r-{kel}"><summary>{escape(kel)} {escape(self.region_name(kel))}'
                              f"{self.region_votes_line(by_region.get(kel))}</summary>{table}</details>")  # fmt: skip
