@@ -209,6 +209,7 @@ class _Site:
     def __init__(self, report: Report, drill: Drilldown, lang: str) -> None:
         self.report, self.drill, self.lang = report, drill, lang
         self.races = list(report.races.iter_rows(named=True))
+        self._labels: dict[str, str] = {}
         self.names = {(r["election"], r["contest"], r["race_code"]): _names(report, r) for r in self.races}
         # Each kab/kota page's rows, cut once: a national warehouse has 514 pages and 823,236 TPS,
         # and filtering every frame for each page, or for each TPS on it, grows with their product.
@@ -227,7 +228,12 @@ class _Site:
     # --- small helpers ---------------------------------------------------------------------------
 
     def t(self, key: str, **values) -> str:
-        return escape(label(key, self.lang, **values))
+        if values:
+            return escape(label(key, self.lang, **values))
+        # A plain label, once a site: a TPS row asks for eight (a national report has 822,000 rows).
+        if key not in self._labels:
+            self._labels[key] = escape(label(key, self.lang))
+        return self._labels[key]
 
     def n(self, value) -> str:
         return number(value, self.lang)
