@@ -124,7 +124,7 @@ class Drilldown:
     tps: pl.DataFrame  # tps_status, the columns shown
     findings: pl.DataFrame  # anomalies at every level
     history: pl.DataFrame  # node_history of TPS
-    corrections: pl.DataFrame  # corrections of TPS in the latest run
+    corrections: pl.DataFrame  # corrections of TPS in the latest run, those whose counts moved
 
 
 def collect_drilldown(con: duckdb.DuckDBPyConnection) -> Drilldown:
@@ -157,9 +157,11 @@ def collect_drilldown(con: duckdb.DuckDBPyConnection) -> Drilldown:
                from node_history where level = 'tps' order by election, contest, code, spell""",
             "node_history",
         ),
+        # The counts that moved (a first night's corrections are every node, each `new`, with no
+        # delta: 1.6 million rows nationally, none of them shown).
         corrections=frame(
             """select election, contest, code, change_kind, candidate_id, votes_before, votes_after, delta
-               from corrections where level = 'tps' order by election, contest, code, candidate_id""",
+               from corrections where level = 'tps' and delta is not null order by election, contest, code, candidate_id""",
             "corrections",
         ),
     )
@@ -618,8 +620,7 @@ class _Site:
             current = f" ({self.t('current')})" if s["is_current"] else ""
             lines.append(f"<li>v{s['spell']} · {when}{current} · {state} · {self.t('publisher_ts')} {escape(s['source_ts'] or '—')}</li>")
         for c in corrections:
-            if c["delta"] is not None:
-                lines.append(f"<li>{self.t('corrections')}: {escape(c['candidate_id'] or '')} {self.n(c['votes_before'])} → {self.n(c['votes_after'])} ({signed_number(c['delta'], self.lang)})</li>")
+            lines.append(f"<li>{self.t('corrections')}: {escape(c['candidate_id'] or '')} {self.n(c['votes_before'])} → {self.n(c['votes_after'])} ({signed_number(c['delta'], self.lang)})</li>")
         if len(lines) == 1:
             return f'<ul class="findings">{lines[0]}</ul>'
         return f'<details><summary>{self.n(len(spells))} v</summary><ul class="findings">{"".join(lines)}</ul></details>'
