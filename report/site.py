@@ -303,7 +303,7 @@ class _Site:
         kelurahan: list[str] | None = None  # the last kelurahan's entry, while its TPS follow
         for code in sorted(codes):
             parent_code = regions.parent(code) or ""
-            if len(code) == 13 and kelurahan is not None and kelurahan[0] == parent_code and code not in entries:
+            if len(code) == 13 and kelurahan is not None and kelurahan[0] == parent_code:
                 if len(kelurahan) == 3:
                     kelurahan += [self.region_name(parent_code), code[10:]]
                 else:
