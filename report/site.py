@@ -80,20 +80,40 @@ SEARCH_SCRIPT = """
   var index = JSON.parse(document.getElementById("search-index").textContent);
   var box = document.getElementById("search"), list = document.getElementById("search-results");
   var texts = JSON.parse(document.getElementById("search-texts").textContent);
+  // Each entry is [code, name, tps, parent]: the link and the parent's name follow from the code
+  // (the parent's own entry names it, unless a fourth item does), and "1-12 15" are the TPS of a
+  // kelurahan, numbered 001-012 and 015.
+  var names = {};
+  index.forEach(function (e) { names[e[0]] = e[1]; });
+  function page(code) { return "kabkota-" + code.slice(0, 4) + ".html"; }
+  var parentLength = {6: 4, 10: 6, 13: 10};  // a kecamatan's, kelurahan's and TPS's parent code
+  var entries = index.map(function (e) {
+    var code = e[0], parent = e.length > 3 ? e[3] : code.length > 4 ? names[code.slice(0, parentLength[code.length])] || "" : "";
+    return {code: code, name: e[1], tps: e[2] || "", shown: e[1] + (e[1] && parent ? ", " : "") + parent,
+            link: code.length === 4 ? page(code) : page(code) + "#r-" + code};
+  });
+  function numbers(ranges) {
+    var out = [];
+    ranges.split(" ").forEach(function (range) {
+      var ends = range.split("-"), first = +ends[0], last = +ends[ends.length - 1];
+      for (var n = first; n <= last; n++) out.push(("00" + n).slice(-3));
+    });
+    return out;
+  }
   function search() {
     var q = box.value.trim().toLowerCase();
     while (list.firstChild) list.removeChild(list.firstChild);
     if (q.length < 2) return;
     function matches(code, name) { return code.indexOf(q) === 0 || name.toLowerCase().indexOf(q) !== -1; }
     var hits = [];
-    index.forEach(function (e) {
-      if (matches(e[0], e[1])) hits.push(e);
-      if (e.length < 5) return;
-      // A kelurahan's TPS, in code order after it: [code, name, link, kelurahan's own name, "001 002 ..."].
-      var page = e[2].split("#")[0], named = e[3] ? ", " + e[3] : "";
-      e[4].split(" ").forEach(function (number) {
-        var code = e[0] + number, name = "TPS " + number + named;
-        if (matches(code, name)) hits.push([code, name, page + "#r-" + code]);
+    entries.forEach(function (e) {
+      if (matches(e.code, e.shown)) hits.push([e.code, e.shown, e.link]);
+      if (!e.tps) return;
+      // The kelurahan's TPS, in code order after it: "TPS 001, <kelurahan name>".
+      var named = e.name ? ", " + e.name : "", at = page(e.code) + "#r-";
+      numbers(e.tps).forEach(function (number) {
+        var code = e.code + number, name = "TPS " + number + named;
+        if (matches(code, name)) hits.push([code, name, at + code]);
       });
     });
     hits.slice(0, texts.limit).forEach(function (e) {
@@ -181,6 +201,17 @@ def write_site(con: duckdb.DuckDBPyConnection, out_dir: Path, lang: str = "id", 
         path.write_text(site.kabkota_page(code), encoding="utf-8")
         written.append(path)
     return written
+
+
+def _runs(numbers: list[int]) -> str:
+    """Ascending numbers as runs: [1, 2, 3, 5] -> "1-3 5"."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return " ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def page_name(kabkota_code: str) -> str:
@@ -288,32 +319,41 @@ class _Site:
         return _page(label("title", self.lang), "\n".join(body), self.lang, script=SEARCH_SCRIPT)
 
     def search_index(self) -> list[list[str]]:
-        """[code, name (with its parent's name), link] for every region and TPS the pages show.
+        """[code, name, TPS, parent] for every region and TPS the pages show, in code order (the
+        last two only when needed); the search script (SEARCH_SCRIPT) makes each one's link and
+        shown name from it.
 
-        A TPS after its kelurahan's entry (code order) rides on it: the entry gains the kelurahan's
-        own name and its TPS numbers, [code, name, link, kelurahan name, "001 002 ..."], and the
-        search script makes each TPS's entry from them ("TPS 001, <kelurahan name>", the
-        kelurahan's page #r-<TPS code>). Every TPS written whole was 84 MB of a national index.html."""
-        entries: dict[str, list[str]] = {}
-        for code in self.kabkota_codes():
-            entries[code] = [code, self.region_name(code), page_name(code)]
+        The link follows from the code (kabkota-<first four digits>.html, #r-<code> below the
+        kab/kota) and the parent's name from the parent's own entry, so neither is written; the
+        fourth item names the parent only when it has no entry. A TPS after its kelurahan's entry
+        rides on it: the third item numbers them in runs ("1-12 15": TPS 001 to 012 and 015).
+        Each TPS written whole, with its link and its kelurahan's name, made a national
+        index.html 84 MB, and every entry written with them 21 MB."""
         codes = set(self.drill.region_votes["region_code"]) if self.drill.region_votes.height else set()
         if self.drill.tps.height:
             codes |= set(self.drill.tps["tps_code"])
-        kelurahan: list[str] | None = None  # the last kelurahan's entry, while its TPS follow
-        for code in sorted(codes):
-            parent_code = regions.parent(code) or ""
-            if len(code) == 13 and kelurahan is not None and kelurahan[0] == parent_code:
-                if len(kelurahan) == 3:
-                    kelurahan += [self.region_name(parent_code), code[10:]]
-                else:
-                    kelurahan[4] += " " + code[10:]
+        listed = [*self.kabkota_codes(), *sorted(codes - set(self.kabkota_codes()))]
+        tps: dict[str, list[int]] = {}  # a kelurahan's code -> the numbers of the TPS riding on its entry
+        kelurahan = None  # the last kelurahan listed, while its TPS follow
+        for code in listed:
+            if len(code) == 13 and regions.parent(code) == kelurahan:
+                tps.setdefault(kelurahan, []).append(int(code[10:]))
+            else:
+                kelurahan = code if len(code) == 10 else None
+        entries = []
+        shown = set(listed)
+        for code in listed:
+            if len(code) == 13 and code[:10] in tps:
                 continue
-            parent = self.region_name(parent_code)
-            name = ", ".join(part for part in (self.region_name(code), parent) if part)
-            entry = entries.setdefault(code, [code, name, f"{page_name(code[:4])}#r-{code}"])
-            kelurahan = entry if len(code) == 10 else None
-        return list(entries.values())
+            parent_code = regions.parent(code) or ""
+            parent = self.region_name(parent_code) if len(code) > 4 and parent_code not in shown else ""
+            entry = [code, self.region_name(code)]
+            if code in tps or parent:
+                entry.append(_runs(tps[code]) if code in tps else "")
+            if parent:
+                entry.append(parent)
+            entries.append(entry)
+        return entries
 
     def race_card(self, race: dict) -> str:
         names = self.names[(race["election"], race["contest"], race["race_code"])]

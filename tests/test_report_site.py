@@ -275,7 +275,13 @@ def test_withheld_counts_show_as_withheld(tmp_path: Path) -> None:
 def test_search_index_names_every_tps_once(real_site) -> None:
     page = (real_site["id"] / "index.html").read_text(encoding="utf-8")
     entries = json.loads(re.search(r'<script type="application/json" id="search-index">(.*?)</script>', page, re.S).group(1))
-    # A kelurahan's TPS ride on its entry: [code, name, link, kelurahan name, "001 002 ..."].
-    tps = [e[0] for e in entries if len(e[0]) == 13] + [e[0] + n for e in entries if len(e) == 5 for n in e[4].split(" ")]
+    # A kelurahan's TPS ride on its entry, [code, name, "1-12 15"], numbered in runs.
+    def numbers(runs: str) -> list[str]:
+        ends = [[int(n) for n in run.split("-")] for run in runs.split(" ")]
+        return [f"{n:03d}" for run in ends for n in range(run[0], run[-1] + 1)]
+
+    tps = [e[0] for e in entries if len(e[0]) == 13] + [e[0] + n for e in entries if len(e) > 2 and e[2] for n in numbers(e[2])]
     assert sorted(tps) == sorted(seribu_tps_files())
     assert not [e for e in entries if len(e[0]) == 13]  # none written whole: each one's kelurahan is listed
+    # No link and no parent's name is written: the script makes them from the code and the parent's entry.
+    assert not [e for e in entries if len(e) > 3 or ".html" in e[1]]
