@@ -45,6 +45,8 @@ LABELS: dict[str, dict[str, str]] = {
     "search_none": {"id": "Tidak ditemukan.", "en": "Nothing found."},
     "search_more": {"id": "Tampil {shown} dari {total} hasil; perjelas pencarian.", "en": "Showing {shown} of {total} results; narrow the search."},
     "flagged": {"id": "TPS bermasalah, per aturan", "en": "Flagged TPS, by rule"},
+    "flagged_by_kabkota": {"id": "Lebih dari {n} TPS: di sini dihitung per kabupaten/kota; daftar TPS-nya ada di halaman tiap kabupaten/kota.",
+                           "en": "More than {n} TPS: counted here by kab/kota; each kab/kota's page lists them."},
     "flagged_none": {"id": "Tidak ada TPS yang melanggar aturan.", "en": "No TPS breaks a rule."},
     "rule": {"id": "Aturan", "en": "Rule"},
     "severity": {"id": "Tingkat", "en": "Severity"},

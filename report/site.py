@@ -27,6 +27,9 @@ from warehouse.storage import lake_tables
 
 SOURCE_COLOURS = {"internal": "#6a4c93", "sirekap": "#1769aa", "official": "#2e7d32"}
 SEARCH_RESULTS_SHOWN = 40
+# A rule's TPS findings listed one by one on index.html up to this many; past it, counted by kab/kota
+# (each kab/kota's page lists its own).
+FLAGGED_LISTED = 100
 
 CSS = """
 *{box-sizing:border-box}
@@ -203,17 +206,6 @@ def write_site(con: duckdb.DuckDBPyConnection, out_dir: Path, lang: str = "id", 
     return written
 
 
-def _runs(numbers: list[int]) -> str:
-    """Ascending numbers as runs: [1, 2, 3, 5] -> "1-3 5"."""
-    runs: list[list[int]] = []
-    for n in numbers:
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    return " ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
-
-
 def page_name(kabkota_code: str) -> str:
     return f"kabkota-{kabkota_code}.html"
 
@@ -285,11 +277,10 @@ class _Site:
         return {}
 
     def kabkota_codes(self) -> list[str]:
-        codes = set(self.report.regions["region_code"]) if self.report.regions.height else set()
-        if self.drill.region_votes.height:
-            codes |= set(self.drill.region_votes["kabkota_code"])
-        if self.drill.tps.height:
-            codes |= set(self.drill.tps["kabkota_code"])
+        codes = set(self.report.regions["region_code"].to_list()) if self.report.regions.height else set()
+        for frame in (self.drill.region_votes, self.drill.tps):
+            if frame.height:
+                codes.update(frame["kabkota_code"].unique().to_list())
         return sorted(codes)
 
     # --- index -----------------------------------------------------------------------------------
@@ -329,30 +320,36 @@ class _Site:
         rides on it: the third item numbers them in runs ("1-12 15": TPS 001 to 012 and 015).
         Each TPS written whole, with its link and its kelurahan's name, made a national
         index.html 84 MB, and every entry written with them 21 MB."""
-        codes = set(self.drill.region_votes["region_code"]) if self.drill.region_votes.height else set()
-        if self.drill.tps.height:
-            codes |= set(self.drill.tps["tps_code"])
-        listed = [*self.kabkota_codes(), *sorted(codes - set(self.kabkota_codes()))]
-        tps: dict[str, list[int]] = {}  # a kelurahan's code -> the numbers of the TPS riding on its entry
+        kabkota = self.kabkota_codes()
+        below = [frame[column] for frame, column in ((self.drill.region_votes, "region_code"), (self.drill.tps, "tps_code")) if frame.height]
+        codes = pl.concat(below).unique().sort().to_list() if below else []
+        known = set(kabkota)
+        listed = [*kabkota, *(code for code in codes if code not in known)]
+        shown = set(listed)
+        entries: list[list[str]] = []
+        runs: list[list[int]] = []  # the TPS numbers riding on the last kelurahan's entry, as [first, last] runs
         kelurahan = None  # the last kelurahan listed, while its TPS follow
         for code in listed:
-            if len(code) == 13 and regions.parent(code) == kelurahan:
-                tps.setdefault(kelurahan, []).append(int(code[10:]))
-            else:
-                kelurahan = code if len(code) == 10 else None
-        entries = []
-        shown = set(listed)
-        for code in listed:
-            if len(code) == 13 and code[:10] in tps:
+            if len(code) == 13 and kelurahan is not None and regions.parent(code) == kelurahan:
+                n = int(code[10:])
+                if runs and n == runs[-1][1] + 1:
+                    runs[-1][1] = n
+                else:
+                    runs.append([n, n])
                 continue
+            if runs:
+                entries[-1][2] = " ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+                runs = []
             parent_code = regions.parent(code) or ""
             parent = self.region_name(parent_code) if len(code) > 4 and parent_code not in shown else ""
-            entry = [code, self.region_name(code)]
-            if code in tps or parent:
-                entry.append(_runs(tps[code]) if code in tps else "")
-            if parent:
-                entry.append(parent)
-            entries.append(entry)
+            entries.append([code, self.region_name(code), "", parent])
+            kelurahan = code if len(code) == 10 else None
+        if runs:
+            entries[-1][2] = " ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+        # Trailing empty items dropped: most entries are [code, name].
+        for entry in entries:
+            while len(entry) > 2 and not entry[-1]:
+                entry.pop()
         return entries
 
     def race_card(self, race: dict) -> str:
@@ -496,6 +493,12 @@ class _Site:
         message = "message_id" if self.lang == "id" else "message_en"
         for group in tps.partition_by(["rule_id", "severity"], maintain_order=True):
             rule, severity = group["rule_id"][0], group["severity"][0]
+            flagged = group["code"].n_unique()
+            count = self.t("tps_count", n=self.n(flagged))
+            if link and flagged > FLAGGED_LISTED:
+                out.append(f'<details id="rule-{escape(rule)}"><summary><code>{escape(rule)}</code> · {self.t(severity)} · {count}</summary>'
+                           + self.flagged_by_kabkota(group, rule) + "</details>")  # fmt: skip
+                continue
             rows = [f"<tr><th>{self.t('tps')}</th><th>{self.t('message')}</th><th>{self.t('photos')}</th></tr>"]
             for f in group.iter_rows(named=True):
                 code = f["code"]
@@ -503,8 +506,21 @@ class _Site:
                 rows.append(f'<tr><td data-label="{self.t("tps")}">{where} <small>{escape(f["election"])}/{escape(f["contest"])}</small></td>'
                             f'<td data-label="{self.t("message")}">{escape(f[message])}</td><td data-label="{self.t("photos")}">{self.photos(f["images"])}</td></tr>')  # fmt: skip
             out.append(f'<details id="rule-{escape(rule)}"><summary><code>{escape(rule)}</code> · {self.t(severity)} · '
-                       f'{self.t("tps_count", n=self.n(group["code"].n_unique()))}</summary><table class="cards">{"".join(rows)}</table></details>')  # fmt: skip
+                       f'{count}</summary><table class="cards">{"".join(rows)}</table></details>')  # fmt: skip
         return "".join(out) + "</section>"
+
+    def flagged_by_kabkota(self, group: pl.DataFrame, rule: str) -> str:
+        """One rule's TPS findings counted by kab/kota, each a link to its page's list of them: a
+        national night can flag tens of thousands of TPS (500 bytes of index.html each)."""
+        counts = (group.group_by("election", "contest", kabkota=pl.col("code").str.slice(0, 4))
+                  .agg(pl.col("code").n_unique().alias("tps")).sort("kabkota", "election", "contest"))  # fmt: skip
+        rows = [f"<tr><th>{self.t('region')}</th><th class=\"n\">{self.t('tps')}</th></tr>"]
+        for c in counts.iter_rows(named=True):
+            code = c["kabkota"]
+            rows.append(f'<tr><td data-label="{self.t("region")}"><a href="{page_name(code)}#rule-{escape(rule)}">{escape(code)}</a> '
+                        f'{escape(self.region_name(code))} <small>{escape(c["election"])}/{escape(c["contest"])}</small></td>'
+                        f'<td class="n" data-label="{self.t("tps")}">{self.n(c["tps"])}</td></tr>')  # fmt: skip
+        return f'<p class="muted">{self.t("flagged_by_kabkota", n=self.n(FLAGGED_LISTED))}</p><table class="cards">{"".join(rows)}</table>'
 
     def withheld_section(self, findings: pl.DataFrame, link: bool) -> str:
         """Nodes whose latest counts were withheld (all 0 while progress rose), at any level."""

@@ -14,10 +14,14 @@ def chain(code: str) -> list[str]:
     return [code[:n] for n in CODE_LENGTHS if n < len(code)] + [code]
 
 
+# The length of the code directly above a code of each length below the province's.
+_PARENT_LENGTH = dict(zip(CODE_LENGTHS[1:], CODE_LENGTHS))
+
+
 def parent(code: str) -> str | None:
     """The code of the region directly above `code`: the nation above a province, None above the
     nation or for a code of no level's length (as sql/functions/region_parent.sql)."""
-    if len(code) not in CODE_LENGTHS:
-        return None
-    above = chain(code)[:-1]
-    return above[-1] if above else NATION
+    if len(code) == CODE_LENGTHS[0]:
+        return NATION
+    above = _PARENT_LENGTH.get(len(code))
+    return None if above is None else code[:above]

@@ -187,6 +187,28 @@ def test_flagged_tps_are_listed_per_rule_with_the_message_in_the_chosen_language
         assert "5 TPS" in section
 
 
+def test_a_rule_flagging_more_tps_than_index_lists_is_counted_by_kabkota_there(browser: Browser, real_warehouse, tmp_path: Path, monkeypatch) -> None:
+    """A national night can flag tens of thousands of TPS: past FLAGGED_LISTED, index.html counts
+    a rule's TPS by kab/kota and links to each kab/kota's page, which lists them."""
+    import report.site
+
+    monkeypatch.setattr(report.site, "FLAGGED_LISTED", 4)  # Seribu's 5 TPS whose candidate sum differs (README)
+    result = invoke("report", "--format", "html", "--lang", "en", "--out", tmp_path, "--warehouse", real_warehouse)
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    section = re.search(r'<details id="rule-c1_candidate_sum">(.*?)</details>', page, re.S).group(1)
+    assert "5 TPS" in section and "More than 4 TPS" in section
+    assert not re.findall(r"#r-\d{13}", section)  # no TPS listed one by one
+    (row,) = re.findall(r"<tr><td.*?</tr>", section)
+    assert '<a href="kabkota-3101.html#rule-c1_candidate_sum">3101</a>' in row and re.search(r'class="n"[^>]*>5</td>', row)
+    kabkota = (tmp_path / "kabkota-3101.html").read_text(encoding="utf-8")
+    listed = re.search(r'<details id="rule-c1_candidate_sum">(.*?)</details>', kabkota, re.S).group(1)
+    assert len(set(re.findall(r'#r-(\d{13})"', listed))) == 5
+    # The link opens the rule's folded list on the kab/kota page.
+    landed = browser.visit((tmp_path / "kabkota-3101.html").as_uri() + "#rule-c1_candidate_sum", 390, measure=False)
+    assert '<details id="rule-c1_candidate_sum" open="">' in landed.dom
+
+
 def test_a_tps_shows_its_version_history(real_site) -> None:
     rows = tps_rows(real_site["en"] / "kabkota-3101.html")
     # Each TPS file was read once: one version, the current one, with the publisher's ts of its file.
