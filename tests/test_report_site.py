@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import orjson
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -185,6 +186,39 @@ def test_flagged_tps_are_listed_per_rule_with_the_message_in_the_chosen_language
         assert listed == expected
         assert section.count(message) == 5
         assert "5 TPS" in section
+
+
+def test_search_makes_each_link_parent_and_tps_from_the_index_entries(browser: Browser, tmp_path: Path) -> None:
+    """Hand-made rows: a kelurahan with TPS 001-003 and 005 (a gap in its runs), and a TPS whose
+    kelurahan has no row of its own (its entry names its parent)."""
+    from report.data import Report
+    from report.site import Drilldown, _Site
+
+    votes = [("kecamatan", "640101"), ("kelurahan", "6401011001"), *(("tps", f"6401011001{n}") for n in ("001", "002", "003", "005"))]
+    drill = Drilldown(
+        region_votes=pl.DataFrame({"election": "pilkada2024", "contest": "pkwkp", "level": [lv for lv, _ in votes], "region_code": [c for _, c in votes],
+                                   "kabkota_code": "6401", "source": "sirekap", "candidate_key": "01", "votes": 1}),  # fmt: skip
+        region_names={"6401": "PASER", "640101": "BATU SOPANG", "6401011001": "DESA A", "6401011002": "DESA B"},
+        tps=pl.DataFrame({"election": ["pilkada2024"], "contest": ["pkwkp"], "tps_code": ["6401011002001"], "kabkota_code": ["6401"]}),
+        findings=pl.DataFrame(), history=pl.DataFrame(), corrections=pl.DataFrame(),
+    )  # fmt: skip
+    report = Report("2026-12-07 00:00", "", pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame(), pl.DataFrame(),
+                    {"last_run": pl.DataFrame(), "quarantine": pl.DataFrame()})  # fmt: skip
+    site = _Site(report, drill, "en")
+    assert site.search_index() == [["6401", "PASER"], ["640101", "BATU SOPANG"], ["6401011001", "DESA A", "1-3 5"], ["6401011002001", "TPS 001", "", "DESA B"]]
+    (tmp_path / "index.html").write_text(site.index(), encoding="utf-8")
+
+    def found(query: str) -> list[tuple[str, str]]:
+        visit = browser.visit((tmp_path / "index.html").as_uri() + f"?q={query}", 390, measure=False)
+        assert visit.console == []
+        return re.findall(r'<li><a href="([^"]+)">([^<]+)</a></li>', visit.dom)
+
+    assert found("6401011002001") == [("kabkota-6401.html#r-6401011002001", "6401011002001 TPS 001, DESA B")]
+    assert found("6401011001") == [("kabkota-6401.html#r-6401011001", "6401011001 DESA A, BATU SOPANG")] + [
+        (f"kabkota-6401.html#r-6401011001{n}", f"6401011001{n} TPS {n}, DESA A") for n in ("001", "002", "003", "005")]
+    assert found("6401011001004") == []
+    assert found("batu") == [("kabkota-6401.html#r-640101", "640101 BATU SOPANG, PASER"), ("kabkota-6401.html#r-6401011001", "6401011001 DESA A, BATU SOPANG")]
+    assert found("paser") == [("kabkota-6401.html", "6401 PASER"), ("kabkota-6401.html#r-640101", "640101 BATU SOPANG, PASER")]
 
 
 def test_a_rule_flagging_more_tps_than_index_lists_is_counted_by_kabkota_there(browser: Browser, real_warehouse, tmp_path: Path, monkeypatch) -> None:
