@@ -300,15 +300,27 @@ def file_tasks(files: pl.DataFrame, prefix: int, hashing: bool) -> Iterator[File
         yield FileTask(path, prefix, None if version is None else (size, mtime, digest, version), hashing)
 
 
+def read_bytes(path: str) -> tuple[os.stat_result, bytes]:
+    """A file's stat and its bytes. Plain descriptors, not `open()`: its buffered file object
+    costs as much as the reads (a million mirror files: about 10 s against 5 s, on one core)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        st = os.fstat(fd)
+        chunks = []
+        while chunk := os.read(fd, max(st.st_size + 1, 65536)):  # to the end, as a file that grew since would be read
+            chunks.append(chunk)
+        return st, chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def read_file(task: FileTask) -> SourceRecord:
     """Read one mirror file: a record of its bytes, of the known version its bytes hash to, or
     of why it cannot be read."""
     path, prefix, held, hashing = task
     rel, gzipped = endpoint(path[prefix:])
     try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno()) if hashing else None
-            stored = handle.read()
+        st, stored = read_bytes(path)
         digest = bytes_hash(stored) if hashing else None
         if held is not None and held[2] == digest:
             return SourceRecord(path, rel, "", stat=(st.st_size, st.st_mtime_ns, digest), known_version=held[3])
