@@ -8,6 +8,7 @@ import csv
 import html
 import json
 import re
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -219,6 +220,25 @@ def test_search_makes_each_link_parent_and_tps_from_the_index_entries(browser: B
     assert found("6401011001004") == []
     assert found("batu") == [("kabkota-6401.html#r-640101", "640101 BATU SOPANG, PASER"), ("kabkota-6401.html#r-6401011001", "6401011001 DESA A, BATU SOPANG")]
     assert found("paser") == [("kabkota-6401.html", "6401 PASER"), ("kabkota-6401.html#r-640101", "640101 BATU SOPANG, PASER")]
+
+
+def test_pages_written_by_worker_processes_equal_those_written_here(real_warehouse, tmp_path: Path, monkeypatch) -> None:
+    """A national report's pages are written by one worker process per core, each handed a page's
+    rows: the same bytes as the pages written in this process."""
+    import report.site
+    from warehouse.db import connect
+
+    pools = []
+    monkeypatch.setattr(report.site, "PARALLEL_PAGES", 0)  # Kaltim and Seribu: 11 pages
+    monkeypatch.setattr(report.site, "ProcessPoolExecutor", lambda *a, **k: pools.append(a) or ProcessPoolExecutor(*a, **k))
+    with connect(real_warehouse, read_only=True) as con:
+        here = report.site.write_site(con, tmp_path / "here", "en", workers=1)
+        assert not pools
+        there = report.site.write_site(con, tmp_path / "there", "en", workers=2)
+    assert len(pools) == 1
+    assert [p.name for p in here] == [p.name for p in there] and len(here) == 12
+    for ours, theirs in zip(here[1:], there[1:]):
+        assert ours.read_bytes() == theirs.read_bytes(), ours.name
 
 
 def test_a_rule_flagging_more_tps_than_index_lists_is_counted_by_kabkota_there(browser: Browser, real_warehouse, tmp_path: Path, monkeypatch) -> None:
