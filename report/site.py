@@ -91,14 +91,15 @@ SEARCH_SCRIPT = """
   // Each entry is [code, name, tps, parent]: the link and the parent's name follow from the code
   // (the parent's own entry names it, unless a fourth item does), and "1-12 15" are the TPS of a
   // kelurahan, numbered 001-012 and 015.
-  var names = {};
+  // The region codes' shape comes from schemas/regions.py: each code length's parent's, the kab/kota's.
+  var names = {}, codes = texts.codes;
   index.forEach(function (e) { names[e[0]] = e[1]; });
-  function page(code) { return "kabkota-" + code.slice(0, 4) + ".html"; }
-  var parentLength = {6: 4, 10: 6, 13: 10};  // a kecamatan's, kelurahan's and TPS's parent code
+  function page(code) { return codes.page.replace("{}", code.slice(0, codes.kabkota)); }
   var entries = index.map(function (e) {
-    var code = e[0], parent = e.length > 3 ? e[3] : code.length > 4 ? names[code.slice(0, parentLength[code.length])] || "" : "";
+    var code = e[0], below = code.length > codes.kabkota;
+    var parent = e.length > 3 ? e[3] : below ? names[code.slice(0, codes.parent[code.length])] || "" : "";
     return {code: code, name: e[1], tps: e[2] || "", shown: e[1] + (e[1] && parent ? ", " : "") + parent,
-            link: code.length === 4 ? page(code) : page(code) + "#r-" + code};
+            link: below ? page(code) + "#r-" + code : page(code)};
   });
   function numbers(ranges) {
     var out = [];
@@ -363,7 +364,8 @@ class _Site:
         body.append(self.withheld_section(self.drill.findings, link=True))
         body.append(self.quality())
         texts = {"none": label("search_none", self.lang), "more": label("search_more", self.lang, shown="{shown}", total="{total}"),
-                 "limit": SEARCH_RESULTS_SHOWN}  # fmt: skip
+                 "limit": SEARCH_RESULTS_SHOWN,
+                 "codes": {"parent": regions.PARENT_LENGTH, "kabkota": regions.KABKOTA_LENGTH, "page": page_name("{}")}}  # fmt: skip
         body.append(f'<script type="application/json" id="search-index">{_json_for_script(self.search_index())}</script>')
         body.append(f'<script type="application/json" id="search-texts">{_json_for_script(texts)}</script>')
         return _page(label("title", self.lang), "\n".join(body), self.lang, script=SEARCH_SCRIPT)
@@ -400,7 +402,7 @@ class _Site:
                 entries[-1][2] = " ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
                 runs = []
             parent_code = regions.parent(code) or ""
-            parent = self.region_name(parent_code) if len(code) > 4 and parent_code not in shown else ""
+            parent = self.region_name(parent_code) if len(code) > regions.KABKOTA_LENGTH and parent_code not in shown else ""
             entries.append([code, self.region_name(code), "", parent])
             kelurahan = code if len(code) == 10 else None
         if runs:

@@ -15,7 +15,8 @@ def chain(code: str) -> list[str]:
 
 
 # The length of the code directly above a code of each length below the province's.
-_PARENT_LENGTH = dict(zip(CODE_LENGTHS[1:], CODE_LENGTHS))
+PARENT_LENGTH = dict(zip(CODE_LENGTHS[1:], CODE_LENGTHS))
+KABKOTA_LENGTH = CODE_LENGTHS[1]
 
 
 def parent(code: str) -> str | None:
@@ -23,5 +24,5 @@ def parent(code: str) -> str | None:
     nation or for a code of no level's length (as sql/functions/region_parent.sql)."""
     if len(code) == CODE_LENGTHS[0]:
         return NATION
-    above = _PARENT_LENGTH.get(len(code))
+    above = PARENT_LENGTH.get(len(code))
     return None if above is None else code[:above]
