@@ -261,6 +261,11 @@ def _write_page(path: Path, code: str, rows: dict[str, bytes]) -> None:
     path.write_text(_worker_site.kabkota_page(code), encoding="utf-8")
 
 
+def _numbered(runs: list[list[int]]) -> str:
+    """TPS numbers as the search index writes them: [[1, 3], [5, 5]] -> "1-3 5"."""
+    return " ".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)
+
+
 def page_name(kabkota_code: str) -> str:
     return f"kabkota-{kabkota_code}.html"
 
@@ -399,14 +404,13 @@ class _Site:
                     runs.append([n, n])
                 continue
             if runs:
-                entries[-1][2] = " ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
-                runs = []
+                entries[-1][2], runs = _numbered(runs), []
             parent_code = regions.parent(code) or ""
             parent = self.region_name(parent_code) if len(code) > regions.KABKOTA_LENGTH and parent_code not in shown else ""
             entries.append([code, self.region_name(code), "", parent])
             kelurahan = code if len(code) == 10 else None
         if runs:
-            entries[-1][2] = " ".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
+            entries[-1][2] = _numbered(runs)
         # Trailing empty items dropped: most entries are [code, name].
         for entry in entries:
             while len(entry) > 2 and not entry[-1]:
