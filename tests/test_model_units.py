@@ -590,6 +590,21 @@ def test_int_rule_rollup_compares_a_node_with_its_parent_row_and_its_tps_files()
     ])  # fmt: skip
 
 
+def test_int_rule_rollup_counts_a_candidate_missing_on_one_side_as_0_and_shows_it_as_a_dash() -> None:
+    inputs = rollup_inputs((7, 2))
+    # 6402's chart holds candidates 1 and 2 (30, 20); its row in the province's table holds 1 and a
+    # candidate 3 its chart lacks.
+    inputs["int_child_votes"] = [*counts("6401", 101, 52, column="child_code"),
+                                 pkwkp(child_code="6402", candidate_id="1", votes=30), pkwkp(child_code="6402", candidate_id="3", votes=5)]
+    # The kelurahan's TPS files add up to candidate 1 only.
+    inputs["int_tps_rollup_votes"] = counts(KEL_64, 7)
+    got = findings("int_rule_rollup", inputs)
+    assert got == {
+        ("6402", "rollup_parent_row"): ("1: 30, 2: 20, 3: -", "1: 30, 2: -, 3: 5"),
+        (KEL_64, "rollup_tps_sum"): ("1: 7, 2: -", "file 1: 7, 2: 2"),
+    }  # fmt: skip
+
+
 def test_int_rule_rollup_breaks_only_beyond_max_difference() -> None:
     # The kelurahan says 7 : 3, its TPS add up to 7 : 2: one vote apart.
     strict = rollup_inputs((7, 3))

@@ -50,15 +50,17 @@ parent_row_pairs as (
         )
 ),
 
-parent_row_candidate_ids as (
-    select parent_row_pairs.*, node_votes.candidate_id
+parent_row_own_votes as (
+    select parent_row_pairs.*, node_votes.candidate_id, node_votes.votes
     from parent_row_pairs
     inner join node_votes
         on node_votes.election = parent_row_pairs.election
         and node_votes.contest = parent_row_pairs.contest
         and node_votes.code = parent_row_pairs.code
-    union
-    select parent_row_pairs.*, child_votes.candidate_id
+),
+
+parent_row_row_votes as (
+    select parent_row_pairs.*, child_votes.candidate_id, child_votes.votes
     from parent_row_pairs
     inner join child_votes
         on child_votes.election = parent_row_pairs.election
@@ -67,21 +69,21 @@ parent_row_candidate_ids as (
 ),
 
 parent_row_candidates as (
+    -- Every candidate on either side (a node's chart and its row each hold a candidate once).
     select
-        parent_row_candidate_ids.*,
-        node_votes.votes as own_votes,
-        child_votes.votes as row_votes
-    from parent_row_candidate_ids
-    left join node_votes
-        on node_votes.election = parent_row_candidate_ids.election
-        and node_votes.contest = parent_row_candidate_ids.contest
-        and node_votes.code = parent_row_candidate_ids.code
-        and node_votes.candidate_id = parent_row_candidate_ids.candidate_id
-    left join child_votes
-        on child_votes.election = parent_row_candidate_ids.election
-        and child_votes.contest = parent_row_candidate_ids.contest
-        and child_votes.child_code = parent_row_candidate_ids.code
-        and child_votes.candidate_id = parent_row_candidate_ids.candidate_id
+        coalesce(own.election, parent_row.election) as election,
+        coalesce(own.contest, parent_row.contest) as contest,
+        coalesce(own.code, parent_row.code) as code,
+        coalesce(own.version_id, parent_row.version_id) as version_id,
+        coalesce(own.candidate_id, parent_row.candidate_id) as candidate_id,
+        own.votes as own_votes,
+        parent_row.votes as row_votes
+    from parent_row_own_votes as own
+    full join parent_row_row_votes as parent_row
+        on parent_row.election = own.election
+        and parent_row.contest = own.contest
+        and parent_row.code = own.code
+        and parent_row.candidate_id = own.candidate_id
 ),
 
 parent_row_checks as (
@@ -184,16 +186,18 @@ region_votes as (
     select election, contest, child_code as code, 'parent row' as source, candidate_id, votes from child_votes
 ),
 
-figure_candidate_ids as (
-    select region_figures.*, region_votes.candidate_id
+figure_region_votes as (
+    select region_figures.*, region_votes.candidate_id, region_votes.votes
     from region_figures
     inner join region_votes
         on region_votes.election = region_figures.election
         and region_votes.contest = region_figures.contest
         and region_votes.code = region_figures.code
         and region_votes.source = region_figures.source
-    union
-    select region_figures.*, tps_sums.candidate_id
+),
+
+figure_tps_votes as (
+    select region_figures.*, tps_sums.candidate_id, tps_sums.votes
     from region_figures
     inner join tps_sums
         on tps_sums.election = region_figures.election
@@ -202,22 +206,24 @@ figure_candidate_ids as (
 ),
 
 figure_candidates as (
+    -- Every candidate on either side (a figure and the TPS sums each hold a candidate once).
     select
-        figure_candidate_ids.*,
-        tps_sums.votes as tps_votes,
-        region_votes.votes as region_votes
-    from figure_candidate_ids
-    left join region_votes
-        on region_votes.election = figure_candidate_ids.election
-        and region_votes.contest = figure_candidate_ids.contest
-        and region_votes.code = figure_candidate_ids.code
-        and region_votes.source = figure_candidate_ids.source
-        and region_votes.candidate_id = figure_candidate_ids.candidate_id
-    left join tps_sums
-        on tps_sums.election = figure_candidate_ids.election
-        and tps_sums.contest = figure_candidate_ids.contest
-        and tps_sums.code = figure_candidate_ids.code
-        and tps_sums.candidate_id = figure_candidate_ids.candidate_id
+        coalesce(figure.election, tps.election) as election,
+        coalesce(figure.contest, tps.contest) as contest,
+        coalesce(figure.code, tps.code) as code,
+        coalesce(figure.source, tps.source) as source,
+        coalesce(figure.preference, tps.preference) as preference,
+        coalesce(figure.version_id, tps.version_id) as version_id,
+        coalesce(figure.candidate_id, tps.candidate_id) as candidate_id,
+        tps.votes as tps_votes,
+        figure.votes as region_votes
+    from figure_region_votes as figure
+    full join figure_tps_votes as tps
+        on tps.election = figure.election
+        and tps.contest = figure.contest
+        and tps.code = figure.code
+        and tps.source = figure.source
+        and tps.candidate_id = figure.candidate_id
 ),
 
 figure_checks as (
