@@ -50,7 +50,7 @@ counted_ids as (
         on node_votes.election = nodes.election
         and node_votes.contest = nodes.contest
         and node_votes.code = nodes.code
-    union
+    union all
     select
         nodes.election,
         nodes.contest,
@@ -179,17 +179,21 @@ region_outside_tree as (
 -- duplicate_node: the snapshot of the node's latest observation holds it in more than one version.
 latest_observations as (
     select
-        versions.election,
-        versions.contest,
-        versions.code,
-        versions.version_id,
-        versions.run_id,
-        versions.snapshot
-    from versions
-    qualify row_number() over (
-        partition by versions.election, versions.contest, versions.code
-        order by versions.observed_seq desc
-    ) = 1
+        latest.election,
+        latest.contest,
+        latest.code,
+        latest.version.version_id as version_id,
+        latest.version.run_id as run_id,
+        latest.version.snapshot as snapshot
+    from (
+        select
+            versions.election,
+            versions.contest,
+            versions.code,
+            arg_max({'version_id': versions.version_id, 'run_id': versions.run_id, 'snapshot': versions.snapshot}, versions.observed_seq) as version
+        from versions
+        group by versions.election, versions.contest, versions.code
+    ) as latest
 ),
 
 snapshot_versions as (
