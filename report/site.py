@@ -35,6 +35,8 @@ SEARCH_RESULTS_SHOWN = 40
 # A rule's TPS findings listed one by one on index.html up to this many; past it, counted by kab/kota
 # (each kab/kota's page lists its own).
 FLAGGED_LISTED = 100
+# The kab/kota of a frame's `code` (a region's or a TPS's): its first KABKOTA_LENGTH digits.
+KABKOTA_OF_CODE = pl.col("code").str.slice(0, regions.KABKOTA_LENGTH)
 
 CSS = """
 *{box-sizing:border-box}
@@ -306,9 +308,9 @@ class _Site:
         self.pages = {
             "region_votes": _ByKabkota(drill.region_votes, pl.col("kabkota_code")),
             "tps": _ByKabkota(drill.tps, pl.col("kabkota_code")),
-            "findings": _ByKabkota(drill.findings, pl.col("code").str.slice(0, 4)),
-            "history": _ByKabkota(drill.history, pl.col("code").str.slice(0, 4)),
-            "corrections": _ByKabkota(drill.corrections, pl.col("code").str.slice(0, 4)),
+            "findings": _ByKabkota(drill.findings, KABKOTA_OF_CODE),
+            "history": _ByKabkota(drill.history, KABKOTA_OF_CODE),
+            "corrections": _ByKabkota(drill.corrections, KABKOTA_OF_CODE),
         }
 
     def page_rows(self, name: str, kabkota: str) -> pl.DataFrame:
@@ -577,7 +579,7 @@ class _Site:
     def flagged_by_kabkota(self, group: pl.DataFrame, rule: str) -> str:
         """One rule's TPS findings counted by kab/kota, each a link to its page's list of them: a
         national night can flag tens of thousands of TPS (500 bytes of index.html each)."""
-        counts = (group.group_by("election", "contest", kabkota=pl.col("code").str.slice(0, 4))
+        counts = (group.group_by("election", "contest", kabkota=KABKOTA_OF_CODE)
                   .agg(pl.col("code").n_unique().alias("tps")).sort("kabkota", "election", "contest"))  # fmt: skip
         rows = [f"<tr><th>{self.t('region')}</th><th class=\"n\">{self.t('tps')}</th></tr>"]
         for c in counts.iter_rows(named=True):
