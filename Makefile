@@ -25,7 +25,7 @@ run: $(STAMP)  ## build the demo mirror, run the nightly flow on it, print the r
 # Debian's chromium (the report in a browser) and postgresql (the shared-catalog test) first.
 test: $(STAMP)  ## the whole test suite (reads real data from ../shared/data), one worker per core
 	bash .ci/system-packages
-	$(BIN)/pytest -q -n auto --dist loadfile
+	$(BIN)/pytest -q -n auto --dist loadfile --no-loadscope-reorder
 
 TPS ?= 100000
 NIGHTS ?= 10
