@@ -560,7 +560,7 @@ def lake_table(con: duckdb.DuckDBPyConnection, name: str) -> str:
 def hold(con: duckdb.DuckDBPyConnection, model: Model, whole: bool) -> bool:
     """Hold a small model's rows in memory for the rest of the build, as a temp table of its name,
     which every later model's SQL then reads instead of the lake table (a temp table shadows a
-    table of the same name): on a lake each table read costs a catalog lookup and a file, 5-20 ms
+    table of the same name): on a lake each table read costs catalog lookups and a file, 2-20 ms
     however few its rows, and most models are read by several. `whole`: NEXT holds the model's
     whole result (it was computed whole), else its rows are read back from the lake once. Only
     tables of up to SMALL_TABLE rows are held; True when held."""
