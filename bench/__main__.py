@@ -86,14 +86,14 @@ def _parse_files(paths: list[str]) -> int:
 FLOOR_PASSES = 2
 
 
-def parse_floor(files: list[str], workers: int, passes: int = FLOOR_PASSES) -> float:
+def parse_floor(files: list[str], workers: int) -> float:
     """Read + orjson-parse every file, one process per core: what no loader can beat. The
-    fastest of `passes`: the first pass after the mirror was written reads files the kernel may
+    fastest of FLOOR_PASSES: the first pass after the mirror was written reads files the kernel may
     still be writing back or has dropped from its cache (27.5 s, then 7.0 s, on 7 December), and
     a slow floor would flatter every ratio. Every night reads the mirror after the floor did."""
     chunks = [files[i::workers] for i in range(workers)]
     seconds = []
-    for _ in range(passes):
+    for _ in range(FLOOR_PASSES):
         started = time.perf_counter()
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             assert sum(pool.map(_parse_files, chunks)) == len(files)

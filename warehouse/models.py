@@ -500,18 +500,16 @@ def write_model(con: duckdb.DuckDBPyConnection, model: Model, scoped: bool = Fal
         (rows,) = con.execute(f"select count(*) from {old}").fetchone()
     elif next_rows <= SMALL_TABLE:
         # Read the rows compared once, the two differences then taken in memory, and no more of
-        # them than `most`: that read counts them too (a lake table's count(*) is a read of its
-        # own, 5-9 ms of a small model's ~35 on the catalog's file list).
+        # them than `most`: that read counts them too (a lake table's count(*) is a scan of its
+        # own, with its catalog lookups).
         con.execute(f"create or replace temp table rekap_model_old as {compared}" + ("" if most is None else f" limit {most}"))
         old = OLD
         (rows,) = con.execute(f"select count(*) from {old}").fetchone()
-        if most is not None and rows >= most:
-            return rewrite(con, model, whole)
     else:
         (rows,) = con.execute(f"select count(*) from {name}").fetchone()
-        if most is not None and rows >= most:
-            return rewrite(con, model, whole)
         old = f"({compared})"
+    if not scoped and most is not None and rows >= most:
+        return rewrite(con, model, whole)
     same = " and ".join(f'old."{column}" is not distinct from next."{column}"' for column, _ in columns)
     matched = f"on old.{ROW_HASH} = next.{ROW_HASH} and {same}"
     con.execute(f"create or replace temp table rekap_model_gone as select old.* exclude ({ROW_HASH}) from {old} as old anti join {NEXT} as next {matched}")
