@@ -9,6 +9,7 @@ candidate key with a null value all produce *no row*, never a 0.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -53,12 +54,49 @@ class DocumentPath:
     code: str  # region code; "0" for the national node or a contest-wide master
 
 
+ANCHORS = ("hhcw", "wilayah", "paslon")
+
+
 def classify_path(path: str, election_year: int) -> DocumentPath:
     """Read kind, election, contest and code from an endpoint path.
 
     Anchors on the last `hhcw`, `wilayah` or `paslon` segment, so a mirror may sit under any
     folder (and a URL's path works the same).
     """
+    # A mirror is a million node files in a few thousand folders: what a folder says is read
+    # once (`_node_folder`), each file adds its own code. Anything else takes the general way.
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    if name.endswith(".json") and (stem := name[: -len(".json")]) not in ANCHORS and stem not in (".", ""):
+        known = _node_folder(folder, election_year)
+        if known is not None:
+            election, contest, parent = known
+            _check_code_chain(path, [parent, stem] if parent else [stem])
+            return DocumentPath("node", election, contest, stem)
+    return _classify_any_path(path, election_year)
+
+
+@functools.lru_cache(maxsize=4096)
+def _node_folder(folder: str, election_year: int) -> tuple[str, str, str] | None:
+    """The election, contest and region code (or "") of a folder of node files
+    (`<election>/hhcw/<contest>/<code>/...`), or None if it is not one (its files then take
+    `_classify_any_path`, which names what is wrong)."""
+    segments = [p for p in folder.split("/") if p not in ("", ".")]
+    below = [i for i, segment in enumerate(segments) if segment in ANCHORS]
+    if not below or segments[below[-1]] != "hhcw":
+        return None
+    i = below[-1]
+    if i == 0 or i + 1 >= len(segments) or segments[i - 1] not in ELECTION_KINDS or segments[i + 1] not in KNOWN_CONTESTS[segments[i - 1]]:
+        return None
+    codes = segments[i + 2 :]
+    try:
+        _check_code_chain(folder, codes)
+    except StructuralError:
+        return None
+    return f"{segments[i - 1]}{election_year}", segments[i + 1], codes[-1] if codes else ""
+
+
+def _classify_any_path(path: str, election_year: int) -> DocumentPath:
+    """classify_path for any path: candidate masters, region lists, nodes, and what is wrong with the rest."""
     parts = [p for p in path.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts or not parts[-1].endswith(".json"):
         raise StructuralError("unknown_path", f"{path!r} is not a .json endpoint path")
@@ -163,7 +201,8 @@ def parse_document(path: str, payload: Any, election_year: int, rows: Rows, raw:
     StructuralError to quarantine it. `raw`, the bytes `payload` was parsed from, is checked for
     keys repeated with different values.
 
-    Nothing is appended unless the whole document parses (no half-loaded node).
+    Nothing is appended unless the whole document parses (no half-loaded node): each
+    `_parse_*` checks the whole document before it appends its first row.
     """
     doc = classify_path(path, election_year)
     canonical = canonical_bytes(payload)
@@ -173,19 +212,16 @@ def parse_document(path: str, payload: Any, election_year: int, rows: Rows, raw:
     vid = version_id(doc, content_hash)
     if vid in rows.versions:
         return doc, vid
-    staged = Rows()
     if doc.kind == "node":
-        ts = _parse_node(doc, vid, payload, staged)
+        ts = _parse_node(doc, vid, payload, rows)
     elif doc.kind == "regions":
-        ts = _parse_regions(doc, vid, payload, staged)
+        ts = _parse_regions(doc, vid, payload, rows)
     else:
-        ts = _parse_candidates(doc, vid, payload, staged)
-    staged.documents.append(
+        ts = _parse_candidates(doc, vid, payload, rows)
+    rows.documents.append(
         {"version_id": vid, "kind": doc.kind, "election": doc.election, "contest": doc.contest,
          "code": doc.code, "content_hash": content_hash, "ts": ts}
     )  # fmt: skip
-    for name in rows.tables():
-        getattr(rows, name).extend(getattr(staged, name))
     rows.versions.add(vid)
     return doc, vid
 
@@ -294,7 +330,7 @@ def _parse_node(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | 
             images=[_text(u, "images[]") for u in images] if images else None,
         )  # fmt: skip
         if admin is not None:
-            rows.tps_admin.append({"version_id": vid} | {f: _count(admin.get(f), f"administrasi.{f}") for f in ADMIN_FIELDS})
+            rows.tps_admin.append(_admin_row(vid, admin))
     else:
         table = child_rows(doc.code, payload)
         votes = _candidate_votes(chart, "chart") if chart is not None else []
@@ -305,24 +341,36 @@ def _parse_node(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | 
             node_type="aggregate", has_chart=bool(votes), has_admin=False,
             progress_total=total, progress_reported=reported, images=None,
         )  # fmt: skip
+        children, children_votes = [], []
         for child_code, row in table.items():
             status = _flag(row.get("status_progress"), f"table.{child_code}.status_progress")
             child_total, child_reported = _progress(row.get("progres"), f"table.{child_code}.progres")
             child_votes = _candidate_votes(row, f"table.{child_code}")
-            rows.child_rows.append(
+            children.append(
                 {"version_id": vid, "child_code": child_code, "status_progress": status,
                  "psu": _text(row.get("psu"), f"table.{child_code}.psu"),
                  "progress_total": child_total, "progress_reported": child_reported,
                  "has_votes": bool(child_votes) and status is not False}
             )  # fmt: skip
             if status is not False:  # a row marked not-in-progress is no data, whatever it holds
-                rows.child_votes.extend(
+                children_votes.extend(
                     {"version_id": vid, "child_code": child_code, "candidate_id": c, "votes": n} for c, n in child_votes
                 )
-        _check_chart_matches_table(votes, rows.child_votes)
+        _check_chart_matches_table(votes, children_votes)
+        rows.child_rows.extend(children)
+        rows.child_votes.extend(children_votes)
     rows.nodes.append(node)
     rows.node_votes.extend({"version_id": vid, "candidate_id": c, "votes": n} for c, n in votes)
     return ts
+
+
+def _admin_row(vid: str, admin: dict) -> dict:
+    """A TPS's `administrasi` as a tps_admin row: each field a count, or None."""
+    values = [admin.get(f) for f in ADMIN_FIELDS]
+    for field, value in zip(ADMIN_FIELDS, values):
+        if value is not None and (type(value) is not int or not -INT64_MAX <= value <= INT64_MAX):
+            _count(value, f"administrasi.{field}")  # raises: what `_count` refuses, with its message
+    return {"version_id": vid, **dict(zip(ADMIN_FIELDS, values))}
 
 
 def _check_chart_matches_table(chart: list[tuple[str, int]], child_votes: list[dict]) -> None:
@@ -339,15 +387,17 @@ def _check_chart_matches_table(chart: list[tuple[str, int]], child_votes: list[d
 def _parse_regions(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> None:
     if not isinstance(payload, list):
         raise StructuralError("unknown_shape", "a region list (wilayah) must be a JSON array")
+    regions = []
     for i, item in enumerate(payload):
         item = _object(item, f"[{i}]", nullable=False)
         code = _text(item.get("kode"), f"[{i}].kode")
         if not code:
             raise StructuralError("unknown_shape", f"[{i}] has no kode")
-        rows.regions.append(
+        regions.append(
             {"version_id": vid, "parent_code": doc.code, "code": code, "name": _text(item.get("nama"), f"[{i}].nama"),
              "region_id": _count(item.get("id"), f"[{i}].id"), "tingkat": _count(item.get("tingkat"), f"[{i}].tingkat")}
         )  # fmt: skip
+    rows.regions.extend(regions)
     return None
 
 
@@ -362,7 +412,7 @@ def _parse_candidates(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> 
         groups = {None: payload}
     else:
         groups = {region: _object(group, region, nullable=False) for region, group in payload.items()}
-    latest_ts = None
+    latest_ts, candidates = None, []
     for region_code, group in groups.items():
         by_ballot: dict[int, str] = {}
         for candidate_id, entry in group.items():
@@ -375,10 +425,11 @@ def _parse_candidates(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> 
                 # Counts name candidates by ballot number: two under one number cannot be told apart.
                 where = f"region {region_code}" if region_code else "the master"
                 raise StructuralError("duplicate_ballot_number", f"{where}: candidates {by_ballot[ballot]} and {candidate_id} both have nomor_urut {ballot}")
-            rows.candidates.append(
+            candidates.append(
                 {"version_id": vid, "region_code": region_code, "candidate_id": candidate_id,
                  "name": _text(entry.get("nama"), f"{candidate_id}.nama"),
                  "nomor_urut": _count(entry.get("nomor_urut"), f"{candidate_id}.nomor_urut"),
                  "colour": _text(entry.get("warna"), f"{candidate_id}.warna")}
             )  # fmt: skip
+    rows.candidates.extend(candidates)
     return latest_ts

@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import pandera.polars as pa
 import polars as pl
+import pyarrow
 
 from schemas.rows import ADMIN_FIELDS, Rows
 
@@ -159,7 +160,30 @@ class ValidatedBatch:
 
 
 def to_frames(rows: Rows) -> dict[str, pl.DataFrame]:
-    return {table: pl.DataFrame(getattr(rows, attr), schema=schema) for table, (attr, _, schema) in RAW_TABLES.items()}
+    return {table: _frame(getattr(rows, attr), schema) for table, (attr, _, schema) in RAW_TABLES.items()}
+
+
+def _frame(records: list[dict], schema: dict) -> pl.DataFrame:
+    """Rows as a frame. A list column (a TPS's images) is built apart, through one Arrow list
+    array: from the rows' dicts, polars takes 4.4 of a parsed national file's ~50 us on it."""
+    lists = [column for column, dtype in schema.items() if isinstance(dtype, pl.List)]
+    if not lists or not records:
+        return pl.DataFrame(records, schema=schema)
+    frame = pl.DataFrame(records, schema={c: t for c, t in schema.items() if c not in lists})
+    return frame.with_columns(_list_series(c, [r.get(c) for r in records], schema[c]) for c in lists).select(list(schema))
+
+
+def _list_series(name: str, lists: list[list | None], dtype: pl.List) -> pl.Series:
+    """A list column from Python lists (None: a null list; None in a list: a null element)."""
+    offsets, flat, missing = [0], [], []
+    for items in lists:
+        missing.append(items is None)
+        if items is not None:
+            flat.extend(items)
+        offsets.append(len(flat))
+    array = pyarrow.ListArray.from_arrays(pyarrow.array(offsets, pyarrow.int32()), pyarrow.array(flat, pyarrow.string()),
+                                          mask=pyarrow.array(missing, pyarrow.bool_()))  # fmt: skip
+    return pl.Series(name, array).cast(dtype)
 
 
 def validate_rows(rows: Rows | dict[str, pl.DataFrame]) -> ValidatedBatch:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from flows.sirekap import Rows, StructuralError, child_rows, classify_path, parse_document
+from schemas.raw import to_frames
 
 
 @pytest.mark.parametrize(
@@ -134,3 +136,53 @@ def test_candidate_masters_in_both_shapes() -> None:
     assert [(c["region_code"], c["candidate_id"], c["nomor_urut"]) for c in pemilu.candidates] == [(None, "100025", 1)]
     pilkada = parse("pilkada/paslon/pkwkk.json", {"6472": {"1001095": {"nama": "KOLOM KOSONG - ", "nomor_urut": 1}}})
     assert [(c["region_code"], c["candidate_id"], c["name"]) for c in pilkada.candidates] == [("6472", "1001095", "KOLOM KOSONG - ")]
+
+
+def test_files_of_one_folder_are_each_checked_against_it() -> None:
+    # classify_path reads a folder once and each file's own code after it: a good file and a
+    # bad one in the same folder, in both orders, and the same folder as Windows writes it.
+    good, outside, short = "pilkada/hhcw/pkwkp/64/6402/640201.json", "pilkada/hhcw/pkwkp/64/6402/650201.json", "pilkada/hhcw/pkwkp/64/6402/64020.json"
+    for path in (good, outside, short, good):
+        if path == good:
+            assert classify_path(path, 2024) == classify_path(path.replace("/", "\\"), 2024)
+            assert (classify_path(path, 2024).code, classify_path(path, 2024).election) == ("640201", "pilkada2024")
+            continue
+        with pytest.raises(StructuralError) as err:
+            classify_path(path, 2024)
+        assert err.value.rule == "unknown_path" and path in err.value.reason
+    assert classify_path(good, 2029).election == "pilkada2029"  # the year is part of what a folder says
+    with pytest.raises(StructuralError, match="not a pilkada contest"):
+        classify_path("pilkada/hhcw/ppwp/64/6402.json", 2024)
+    with pytest.raises(StructuralError, match="expected <election>/hhcw/<contest>"):
+        classify_path("pilkada/hhcw/pkwkp/64/hhcw.json", 2024)
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "table"),
+    [
+        # The chart contradicts its table, found after every table row was read.
+        ("pilkada/hhcw/pkwkp/64.json", {"tungsura": {"chart": {"1": 9}, "table": {"6401": {"1": 5, "status_progress": True}, "6402": {"1": 5, "status_progress": True}}}}, "child_rows"),
+        # The second table row is broken, the first was fine.
+        ("pilkada/hhcw/pkwkp/64.json", {"tungsura": {"chart": {"1": 10}, "table": {"6401": {"1": 5, "status_progress": True}, "6402": {"1": "5"}}}}, "child_rows"),
+        ("wilayah/pilkada/pkwkp/64.json", [{"kode": "6401", "nama": "A"}, {"kode": "6402", "nama": 7}], "regions"),
+        ("pilkada/paslon/pkwkk.json", {"6472": {"1": {"nama": "A", "nomor_urut": 1}, "2": {"nama": "B", "nomor_urut": 1}}}, "candidates"),
+    ],
+)
+def test_a_document_that_fails_late_leaves_no_rows_beside_the_ones_before_it(path: str, payload, table: str) -> None:
+    rows = Rows()
+    parse_document("pilkada/hhcw/pkwkp/64/6401.json", {"tungsura": {"chart": {"1": 5}, "table": {"640101": {"1": 5, "status_progress": True}}}}, 2024, rows)
+    before = {name: list(getattr(rows, name)) for name in rows.tables()}
+    with pytest.raises(StructuralError):
+        parse_document(path, payload, 2024, rows)
+    assert {name: getattr(rows, name) for name in rows.tables()} == before and len(before["child_rows"]) == 1
+    assert len(rows.versions) == 1
+
+
+def test_a_tps_photo_list_keeps_its_empty_slots_and_a_missing_list_stays_missing() -> None:
+    rows = Rows()
+    tps = "pemilu/hhcw/ppwp/31/3101/310101/3101011001/31010110010{:02d}.json"
+    for n, images in enumerate([["u1", None, None], None, ["u2"], []], start=1):
+        parse_document(tps.format(n), {"chart": {"100025": n}, "administrasi": None, "images": images}, 2024, rows)
+    frame = to_frames(rows)["raw_nodes"]
+    assert frame.schema["images"] == pl.List(pl.Utf8)
+    assert frame["images"].to_list() == [["u1", None, None], None, ["u2"], None]  # [] is no photo list, as None
