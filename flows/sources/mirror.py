@@ -33,6 +33,9 @@ GZIP_SUFFIX = ".json.gz"
 LIST_IN_PROCESS_FILES = 20_000
 # Subtrees the rest is cut into, per worker: enough that one large province is not the tail.
 SUBTREES_PER_WORKER = 32
+# Tasks they are sent to the workers in, per worker, each a run of subtrees next to each other:
+# a national mirror is cut into 2,600 kab/kota, and a task each cost a second of its 4 s listing.
+TASKS_PER_WORKER = 8
 LISTING_SCHEMA = {"source_file": pl.Utf8, "size_bytes": pl.Int64, "mtime_ns": pl.Int64}
 # Given a mirror's root, what the warehouse holds from the files below it (FILE_SCHEMA, one row per file).
 HeldFiles = Callable[[str], pl.DataFrame]
@@ -176,11 +179,16 @@ def _above(real: str, root: str) -> frozenset[str]:
     return frozenset(parents)
 
 
-def _walk_subtree(prefix: int, folder: str, real: str, guard: frozenset[str], stat: bool) -> _Walked:
-    """A worker's part of a listing: one subtree, whole. Its links into the rest of the mirror
-    are found when the parts are put together (the same folder entered twice)."""
+def _walk_subtrees(prefix: int, subtrees: list[tuple[str, str, frozenset[str]]], stat: bool) -> _Walked:
+    """A worker's part of a listing: subtrees next to each other in read order (folder, real
+    path, guard), each whole, as one walk would list them one after the other. Their links into
+    the rest of the mirror (or into each other) are found when the parts are put together (the
+    same folder entered twice)."""
     walked = _Walked(stat)
-    _walk(walked, [(folder, real)], {real}, prefix, guard=guard)
+    for folder, real, guard in subtrees:
+        _walk(walked, [(folder, real)], {real}, prefix, guard=guard)
+        if walked.conflict:
+            break
     walked.frame()  # sent back as one frame, not a million strings
     return walked
 
@@ -230,8 +238,18 @@ def list_mirror(root: Path, pool: Callable[[], tuple[Executor, int]] | None = No
             else:
                 split.append(part)
         parts = split
-    futures = {i: executor.submit(_walk_subtree, prefix, *part, _above(part[1], real), stat) for i, part in enumerate(parts) if isinstance(part, tuple)}
-    done = [futures[i].result() if i in futures else part for i, part in enumerate(parts)]
+    # Runs of subtrees next to each other, TASKS_PER_WORKER a worker, each sent as one task.
+    subtrees = [i for i, part in enumerate(parts) if isinstance(part, tuple)]
+    size = -(-len(subtrees) // (TASKS_PER_WORKER * workers))
+    runs: dict[int, list[int]] = {}  # first subtree -> the run it starts
+    for i in subtrees:
+        if runs and (last := runs[next(reversed(runs))])[-1] == i - 1 and len(last) < size:
+            last.append(i)
+        else:
+            runs[i] = [i]
+    futures = {first: executor.submit(_walk_subtrees, prefix, [(*parts[i], _above(parts[i][1], real)) for i in run], stat)
+               for first, run in runs.items()}  # fmt: skip
+    done = [futures[i].result() if i in futures else part for i, part in enumerate(parts) if i in futures or not isinstance(part, tuple)]
     entered = [f for part in done for f in part.folders]
     if any(part.conflict for part in done) or len(set(entered)) < len(entered):
         # A link from one subtree into another: which of the two is the loop depends on the

@@ -24,14 +24,15 @@ def workers():
 
 
 class Counting:
-    """An executor that counts the subtrees it is given."""
+    """An executor that counts the tasks it is given, and the subtrees in them."""
 
     def __init__(self, pool: Executor):
-        self.pool, self.submitted = pool, 0
+        self.pool, self.submitted, self.subtrees = pool, 0, 0
 
-    def submit(self, *args):
+    def submit(self, function, prefix, subtrees, *args):
         self.submitted += 1
-        return self.pool.submit(*args)
+        self.subtrees += len(subtrees)
+        return self.pool.submit(function, prefix, subtrees, *args)
 
 
 def plain_tree(root: Path) -> Path:
@@ -82,8 +83,9 @@ def listed(listing: mirror.Listing) -> tuple[list[tuple], list[tuple]]:
     return listing.files.rows(), problems
 
 
+@pytest.mark.parametrize("tasks_per_worker", [8, 1])  # a task a subtree; runs of subtrees a task
 @pytest.mark.parametrize("in_process", [0, 1, 5])
-def test_workers_list_a_mirror_as_one_walk_does(tmp_path: Path, workers, monkeypatch, in_process: int) -> None:
+def test_workers_list_a_mirror_as_one_walk_does(tmp_path: Path, workers, monkeypatch, in_process: int, tasks_per_worker: int) -> None:
     root = plain_tree(tmp_path / "mirror")
     alone = list_mirror(root)
     # 3 province files + 3 x 4 kab/kota x 3 documents; notes.txt is no document.
@@ -93,9 +95,11 @@ def test_workers_list_a_mirror_as_one_walk_does(tmp_path: Path, workers, monkeyp
     assert alone.files["source_file"].to_list() == in_order
     monkeypatch.setattr(mirror, "LIST_IN_PROCESS_FILES", in_process)
     monkeypatch.setattr(mirror, "SUBTREES_PER_WORKER", 3)
+    monkeypatch.setattr(mirror, "TASKS_PER_WORKER", tasks_per_worker)
     pool = Counting(workers)
     shared = list_mirror(root, lambda: (pool, 2))
-    assert pool.submitted >= 6  # the kab/kota folders went to the workers
+    assert pool.subtrees >= 6  # the kab/kota folders went to the workers
+    assert pool.submitted == (pool.subtrees if tasks_per_worker == 8 else 3)  # a province's kab/kota a task
     assert listed(shared) == listed(alone)
     # A first night (nothing held to compare with) lists the same files, without their stat.
     bare = list_mirror(root, lambda: (pool, 2), stat=False)
@@ -103,9 +107,11 @@ def test_workers_list_a_mirror_as_one_walk_does(tmp_path: Path, workers, monkeyp
     assert bare.files["size_bytes"].null_count() == bare.files["mtime_ns"].null_count() == bare.files.height
 
 
+@pytest.mark.parametrize("tasks_per_worker", [8, 1])
 @pytest.mark.parametrize("in_process", [0, 2, 9])
 @pytest.mark.parametrize("tree", [linked_tree, deep_links])
-def test_links_across_subtrees_are_loops_in_the_order_of_one_walk(tmp_path: Path, workers, monkeypatch, in_process: int, tree) -> None:
+def test_links_across_subtrees_are_loops_in_the_order_of_one_walk(tmp_path: Path, workers, monkeypatch, in_process: int, tree,
+                                                                  tasks_per_worker: int) -> None:  # fmt: skip
     loops = tree(tmp_path / "mirror", tmp_path / "outside")
     root = (tmp_path / "mirror").resolve()
     alone = list_mirror(root)
@@ -118,6 +124,7 @@ def test_links_across_subtrees_are_loops_in_the_order_of_one_walk(tmp_path: Path
         assert str(root / "61" / "6104" / "ahead" / "6302001.json") in files  # 6302, read through the link
     monkeypatch.setattr(mirror, "LIST_IN_PROCESS_FILES", in_process)
     monkeypatch.setattr(mirror, "SUBTREES_PER_WORKER", 3)
+    monkeypatch.setattr(mirror, "TASKS_PER_WORKER", tasks_per_worker)
     assert listed(list_mirror(root, lambda: (workers, 2))) == listed(alone)
 
 
