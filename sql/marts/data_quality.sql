@@ -10,14 +10,13 @@ regions as (
     select * from int_region_names
 ),
 
-summary as (
-    select * from kelurahan
-    union all
-    -- Every higher region sums its kelurahan, since each TPS lies in exactly one of them.
+kecamatan as (
+    -- Every higher region sums its kelurahan, since each TPS lies in exactly one of them: the
+    -- kecamatan first, then the regions above them from the kecamatan (a tenth of the rows).
     select
         kelurahan.election,
         kelurahan.contest,
-        region_ancestor(kelurahan.region_code, ancestor_lengths.region_length) as region_code,
+        region_ancestor(kelurahan.region_code, 6) as region_code,
         kelurahan.rule_id,
         any_value(kelurahan.category) as category,
         any_value(kelurahan.severity) as severity,
@@ -25,7 +24,26 @@ summary as (
         sum(kelurahan.tps_flagged) as tps_flagged,
         sum(kelurahan.votes_in_flagged_tps) as votes_in_flagged_tps
     from kelurahan
-    cross join (values (0), (2), (4), (6)) as ancestor_lengths (region_length)
+    group by all
+),
+
+summary as (
+    select * from kelurahan
+    union all by name
+    select * from kecamatan
+    union all by name
+    select
+        kecamatan.election,
+        kecamatan.contest,
+        region_ancestor(kecamatan.region_code, ancestor_lengths.region_length) as region_code,
+        kecamatan.rule_id,
+        any_value(kecamatan.category) as category,
+        any_value(kecamatan.severity) as severity,
+        sum(kecamatan.tps_checked) as tps_checked,
+        sum(kecamatan.tps_flagged) as tps_flagged,
+        sum(kecamatan.votes_in_flagged_tps) as votes_in_flagged_tps
+    from kecamatan
+    cross join (values (0), (2), (4)) as ancestor_lengths (region_length)
     group by all
 ),
 

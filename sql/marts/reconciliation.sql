@@ -20,8 +20,12 @@ candidates as (
 ),
 
 region_sources as (
+    -- Only a region with a count file's number can have two sources (SIREKAP is one): the
+    -- others are not counted (a national SIREKAP's 2 million rows, for the regions of a recap).
     select election, contest, region_code, count(distinct source) as sources
     from source_votes
+    semi join (select distinct election, contest, region_code from source_votes where source <> 'sirekap') as counted
+        using (election, contest, region_code)
     group by election, contest, region_code
 ),
 
