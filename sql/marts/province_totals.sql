@@ -6,7 +6,12 @@ with regions as (
 ),
 
 region_votes as (
-    select * from int_region_votes
+    -- The provinces' rows only: every region's votes are 2 million rows nationally.
+    select int_region_votes.* from int_region_votes
+    semi join regions
+        on regions.election = int_region_votes.election
+        and regions.contest = int_region_votes.contest
+        and regions.region_code = int_region_votes.region_code
 ),
 
 region_flags as (
