@@ -79,20 +79,15 @@ def classify_path(path: str, election_year: int) -> DocumentPath:
 def _node_folder(folder: str, election_year: int) -> tuple[str, str, str] | None:
     """The election, contest and region code (or "") of a folder of node files
     (`<election>/hhcw/<contest>/<code>/...`), or None if it is not one (its files then take
-    `_classify_any_path`, which names what is wrong)."""
-    segments = [p for p in folder.split("/") if p not in ("", ".")]
-    below = [i for i, segment in enumerate(segments) if segment in ANCHORS]
-    if not below or segments[below[-1]] != "hhcw":
-        return None
-    i = below[-1]
-    if i == 0 or i + 1 >= len(segments) or segments[i - 1] not in ELECTION_KINDS or segments[i + 1] not in KNOWN_CONTESTS[segments[i - 1]]:
-        return None
-    codes = segments[i + 2 :]
+    `_classify_any_path`, which names what is wrong). A folder says what the node file of its
+    own name would: `.../pkwkp/64/6402/` holds the children of `.../pkwkp/64/6402.json`."""
     try:
-        _check_code_chain(folder, codes)
+        doc = _classify_any_path(folder + ".json", election_year)
     except StructuralError:
         return None
-    return f"{segments[i - 1]}{election_year}", segments[i + 1], codes[-1] if codes else ""
+    if doc.kind != "node":
+        return None
+    return doc.election, doc.contest, "" if doc.code == "0" else doc.code
 
 
 def _classify_any_path(path: str, election_year: int) -> DocumentPath:
@@ -115,7 +110,7 @@ def _classify_any_path(path: str, election_year: int) -> DocumentPath:
                                                      f"({', '.join(sorted(KNOWN_CONTESTS[kind]))})")  # fmt: skip
         return found
 
-    for anchor in ("hhcw", "wilayah", "paslon"):
+    for anchor in ANCHORS:
         if anchor in segments:
             i = len(segments) - 1 - segments[::-1].index(anchor)
             break
@@ -330,7 +325,7 @@ def _parse_node(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | 
             images=[_text(u, "images[]") for u in images] if images else None,
         )  # fmt: skip
         if admin is not None:
-            rows.tps_admin.append(_admin_row(vid, admin))
+            rows.tps_admin.append({"version_id": vid} | {f: _count(admin.get(f), f"administrasi.{f}") for f in ADMIN_FIELDS})
     else:
         table = child_rows(doc.code, payload)
         votes = _candidate_votes(chart, "chart") if chart is not None else []
@@ -362,15 +357,6 @@ def _parse_node(doc: DocumentPath, vid: str, payload: Any, rows: Rows) -> str | 
     rows.nodes.append(node)
     rows.node_votes.extend({"version_id": vid, "candidate_id": c, "votes": n} for c, n in votes)
     return ts
-
-
-def _admin_row(vid: str, admin: dict) -> dict:
-    """A TPS's `administrasi` as a tps_admin row: each field a count, or None."""
-    values = [admin.get(f) for f in ADMIN_FIELDS]
-    for field, value in zip(ADMIN_FIELDS, values):
-        if value is not None and (type(value) is not int or not -INT64_MAX <= value <= INT64_MAX):
-            _count(value, f"administrasi.{field}")  # raises: what `_count` refuses, with its message
-    return {"version_id": vid, **dict(zip(ADMIN_FIELDS, values))}
 
 
 def _check_chart_matches_table(chart: list[tuple[str, int]], child_votes: list[dict]) -> None:

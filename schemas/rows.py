@@ -37,9 +37,6 @@ class Rows:
     # Versions already parsed into these rows: a document seen twice yields its rows once.
     versions: set[str] = field(default_factory=set)
 
-    def tables(self) -> tuple[str, ...]:
-        return ("documents", "nodes", "node_votes", "child_rows", "child_votes", "tps_admin", "candidates", "regions")
-
 
 # A count file (internal count, official recap) as a reader types it.
 ROW_SCHEMA = {
