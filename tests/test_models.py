@@ -577,6 +577,56 @@ def test_a_small_model_is_read_from_memory_by_the_later_models_and_equals_its_la
     assert not query(con, "select table_name from duckdb_tables() where temporary and table_name = 'mart_b'")
 
 
+def test_a_keyed_model_stored_as_a_view_passes_its_inputs_changes_on_to_its_readers(tmp_path: Path, monkeypatch) -> None:
+    import duckdb
+
+    # int_v, a view, is int_a's and int_b's rows scaled by raw_ref; mart_m, keyed by code, sums int_v per code.
+    project = keyed_project(tmp_path)
+    (project / "marts" / "mart_b.sql").unlink()
+    (project / "intermediate" / "int_b.sql").write_text("-- int_b: one row per code.\nselect code, sum(v) as v from raw_u group by code\n")
+    view = (
+        "-- int_v: one row per code x source.\n-- keyed by code: int_a.code, int_b.code; whole: raw_ref\n"
+        "-- stored as a view: each row is one of int_a's or int_b's.\n"
+        "select code, 'a' as source, v * factor as v from int_a cross join raw_ref\n"
+        "union all select code, 'b' as source, v * factor as v from int_b cross join raw_ref\n"
+    )
+    (project / "intermediate" / "int_v.sql").write_text(view)
+    (project / "marts" / "mart_m.sql").write_text(
+        "-- mart_m: one row per code.\n-- keyed by code: int_v.code\nselect code, sum(v) as total from int_v group by code\n"
+    )
+    monkeypatch.setattr(models, "KEYED_ABOVE", -1)
+    monkeypatch.setattr(models, "REPLACE_SHARE", 1.0)  # three codes: one moving is a difference, not a rewrite
+    con = duckdb.connect()
+    con.execute("create table raw_t (code varchar, v int); create table raw_u (code varchar, v int); create table raw_ref (factor int)")
+    con.execute("insert into raw_t values ('a', 1), ('b', 2), ('c', 3); insert into raw_u values ('a', 10), ('c', 30); insert into raw_ref values (2)")
+    models.build(con, project)
+    assert query(con, "select view_name from duckdb_views() where not internal and view_name like 'int_%'") == [("int_v",)]
+    assert query(con, "select table_name from duckdb_tables() where table_name = 'int_v'") == []
+    totals = "select code, total from mart_m order by code"
+    assert query(con, totals) == [("a", 22), ("b", 4), ("c", 66)]
+    scopes = record_scopes(monkeypatch)
+    # b changes in int_a, then c in int_b: mart_m is recomputed for that code only.
+    con.execute("insert into raw_t values ('b', 5)")
+    assert [m.name for m in models.build(con, project, changed={"raw_t"})] == ["int_a", "int_v", "mart_m"]
+    assert scopes == [{"b"}] and query(con, totals) == [("a", 22), ("b", 14), ("c", 66)]
+    con.execute("insert into raw_u values ('c', 5)")
+    models.build(con, project, changed={"raw_u"})
+    assert scopes == [{"b"}, {"c"}] and query(con, totals) == [("a", 22), ("b", 14), ("c", 76)]
+    # A code that leaves int_b but not int_a stays in mart_m with int_a's rows alone.
+    con.execute("delete from raw_u where code = 'a'")
+    models.build(con, project, changed={"raw_u"})
+    assert scopes[-1] == {"a"} and query(con, totals) == [("a", 2), ("b", 14), ("c", 76)]
+    # The table the view reads whole changed: mart_m is computed whole.
+    con.execute("update raw_ref set factor = 3")
+    models.build(con, project, changed={"raw_ref"})
+    assert len(scopes) == 3 and query(con, totals) == [("a", 3), ("b", 21), ("c", 114)]
+    assert query(con, "select table_name from duckdb_tables() where temporary") == []
+    # A view's readers learn its changes through its keyed-by line: a view without one is refused.
+    (project / "intermediate" / "int_v.sql").write_text(view.replace("-- keyed by code: int_a.code, int_b.code; whole: raw_ref\n", ""))
+    with pytest.raises(models.ModelError, match="a model stored as a view must be keyed"):
+        models.discover(project)
+
+
 def test_a_keyed_line_must_name_every_table_the_model_reads(tmp_path: Path) -> None:
     project = keyed_project(tmp_path)
     (project / "marts" / "mart_b.sql").write_text("-- mart_b: one row per code.\n-- keyed by code: int_a.code\nselect * from int_a cross join raw_ref\n")

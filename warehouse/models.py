@@ -8,6 +8,10 @@ whole: <input>, ...`): a night then computes it only for the codes whose input r
 `<input>.<column>[:N]` keys a model by the first N characters of an input's codes (the kelurahan,
 10, of a TPS's 13): a model that sums its TPS per kelurahan is computed for the kelurahan whose
 TPS changed.
+
+Staging models are views. So is a keyed model whose SQL says `-- stored as a view: <why>`: each
+of its rows must come from one row of one keyed input (a union, a filter, a join to tables read
+whole), so the rows it gained and lost tonight are its SQL over its inputs' (see keep_view_changes).
 """
 
 from __future__ import annotations
@@ -108,6 +112,7 @@ class Model:
     reads: frozenset[str]  # every table the SQL reads (models, raw tables, seeds)
     keyed: Keyed | None = None
     order: str | None = None  # the columns of its last line `order by <columns>`, if it has one
+    view: bool = False  # stored as a view, not a table (staging, and `-- stored as a view:`)
 
     @property
     def rows_sql(self) -> str:
@@ -120,6 +125,7 @@ class Model:
 
 
 KEYED = re.compile(r"^-- keyed by (\w+): (.*)$", re.MULTILINE)
+STORED_AS_VIEW = re.compile(r"^-- stored as a view: ", re.MULTILINE)
 ORDER_LINE = re.compile(r"\norder by ([\w, ]+)\s*$")  # a model's last line, at the top level of its SQL
 KEYED_INPUT = re.compile(r"^(\w+)\.(\w+)(?:@(\w+)\.(\w+)|\[:([1-9][0-9]*)\]|(\[ancestors\]))?$")
 # The lengths of the codes of the regions a code can lie in: 0 is the nation ('0'), as
@@ -171,7 +177,12 @@ def _parse_model(path: Path, layer: str, mtime_ns: int, size: int) -> Model:
         raise ModelError(f"{path}: the first line must be '{prefix}one row per <grain>.'")
     reads = table_reads(path, sql)
     order = ORDER_LINE.search(sql)
-    return Model(name, layer, path, sql, header[len(prefix) :].strip(), reads, parse_keyed(path, sql, reads), order and order.group(1))
+    keyed = parse_keyed(path, sql, reads)
+    view = layer == "staging" or STORED_AS_VIEW.search(sql) is not None
+    if view and layer != "staging" and keyed is None:
+        # Its readers learn what changed in it from its inputs' changes: which inputs are keyed says how.
+        raise ModelError(f"{path}: a model stored as a view must be keyed (its '-- keyed by' line)")
+    return Model(name, layer, path, sql, header[len(prefix) :].strip(), reads, keyed, order and order.group(1), view)
 
 
 # Parsing the 64 SQL files with sqlglot costs ~0.25 s, in every process that builds: the tables each
@@ -328,12 +339,17 @@ def build(con: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR, rules_path: P
         models.append(model)
         pause_point(f"model:{model.name}")  # a crash test can stop the run before any model
         try:
-            if model.layer == "staging":
+            if model.view:
                 written = write_view(con, model, refresh=changed is None or model.name in edited)
                 # An edited view's rows may all differ: its keyed readers are computed whole.
-                if by_code and since is not None and last_keyed_reader.get(model.name, -1) > n and model.name not in edited:
-                    keep_view_delta(con, model, since)
-                    deltas.add(model.name)
+                if by_code and last_keyed_reader.get(model.name, -1) > n and model.name not in edited:
+                    if model.layer == "staging" and since is not None:
+                        keep_view_delta(con, model, since)
+                        deltas.add(model.name)
+                    elif model.layer != "staging" and keep_view_changes(con, model, moved, deltas):
+                        deltas.add(model.name)
+                if small and model.layer != "staging" and hold(con, model, whole=False):
+                    held.add(model.name)
             else:
                 scoped = by_code and model.name not in edited and scope(con, model, moved, deltas)
                 written = write_model(con, model, scoped=scoped, held=held)
@@ -397,6 +413,31 @@ def keep_view_delta(con: duckdb.DuckDBPyConnection, model: Model, since: int) ->
     con.execute(f"create or replace temp table rekap_delta_{model.name} as select *, false as gone from {model.name} where {gained}")
 
 
+def keep_view_changes(con: duckdb.DuckDBPyConnection, model: Model, moved: set[str], deltas: set[str]) -> bool:
+    """A keyed model stored as a view: its rows that went or came tonight (delta), its SQL over
+    the rows that went from its inputs, then over the rows that came. Each of its rows comes from
+    one row of one keyed input (`-- stored as a view:`), so these are exactly its changes. False
+    (kept nothing: its readers are computed whole) when an input read whole changed, or a keyed
+    one changed in a way not kept row by row."""
+    keyed = model.keyed
+    assert keyed is not None
+    inputs = model.reads & moved
+    if inputs & keyed.whole or not inputs <= deltas:
+        return False
+    database = current_database(con)
+
+    def over(gone: bool) -> str:
+        shadows = ",\n".join(
+            f"{table} as (select * exclude (gone) from {delta(table)} where {'' if gone else 'not '}gone)" if table in inputs
+            else f"{table} as (select * from {database}.main.{table} where false)"
+            for table in sorted(keyed.inputs)
+        )  # fmt: skip
+        return f"select *, {str(gone).lower()} as gone from (with {shadows}\nselect * from (\n{model.rows_sql}\n) as model)"
+
+    con.execute(f"create or replace temp table rekap_delta_{model.name} as {over(True)} union all by name {over(False)}")
+    return True
+
+
 def scope(con: duckdb.DuckDBPyConnection, model: Model, moved: set[str], deltas: set[str]) -> bool:
     """For a keyed model: write into SCOPE the codes whose input rows changed tonight; False when
     it must be rebuilt whole (not keyed, not built yet, a whole-read input changed, or a keyed
@@ -446,12 +487,13 @@ ROW_ID = "rekap_rowid"  # a compared row's rowid in the lake table (GONE's rows:
 
 def write_view(con: duckdb.DuckDBPyConnection, model: Model, refresh: bool) -> str:
     """Staging models are views: each renames and casts one raw table, so a stored copy would
-    only double the raw layer's storage and its rows are the raw table's anyway. Made when
-    missing, or again on a full build (other SQL); "view"."""
+    only double the raw layer's storage and its rows are the raw table's anyway. So are the
+    models that say `-- stored as a view:`. Made when missing, or again on a full build (other
+    SQL); "view"."""
     # duckdb_views(), not information_schema.tables: that loads every table's statistics first
     # (17 ms a view, 0.14 s a night).
     is_view = con.execute("select count(*) from duckdb_views() where database_name = current_database() and view_name = ?", [model.name]).fetchone()[0]
-    if not is_view and model.name in storage.lake_tables(con):  # a warehouse from before staging models were views
+    if not is_view and model.name in storage.lake_tables(con):  # a warehouse from before the model was a view
         con.execute(f"drop table {model.name}")
     if refresh or not is_view:
         con.execute(f"create or replace view {model.name} as\n{model.sql}")

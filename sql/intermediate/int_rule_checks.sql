@@ -1,6 +1,8 @@
 -- int_rule_checks: one row per node (or table row's code) x rule it was checked against, broken or not, with the rule pack's severity.
 -- keyed by code: int_rule_arithmetic.code, int_rule_plausibility.code, int_rule_withheld.code, int_rule_rollup.code, int_rule_psu.code, int_rule_reference.code; whole: ref_rules
 -- The union of the int_rule_* models; observed and expected are filled where the rule is broken.
+-- stored as a view: each row is one row of an int_rule_* model with its rule's pack entry, so a
+-- stored copy would repeat 11 million national rows (3-4 s of a night to write or diff).
 with arithmetic as (
     select * from int_rule_arithmetic
 ),
