@@ -33,7 +33,7 @@ from warehouse import models, publish, storage
 from warehouse.checkpoints import pause_point
 from warehouse.counts import CountLoadResult, ingest_counts
 from warehouse.db import ensure_schema
-from warehouse.load import LoadResult, count_known, finish_run, held_files, load_batch, loaded_sources, new_run_id, start_run
+from warehouse.load import LoadResult, count_known, finish_run, held_files, holds_files, load_batch, loaded_sources, new_run_id, start_run
 
 log = logging.getLogger("rekap")
 CONFLICT_RETRIES = 5
@@ -182,7 +182,8 @@ def ingest(con: duckdb.DuckDBPyConnection, run_id: str, sources: list, election_
     if progress.shown:
         progress.plan(sum(files_below(p) for p in sources))
     try:
-        for number, batch in enumerate(iter_batches(sources, election_year, chunk_records, held=lambda root: held_files(con, root))):
+        held, holds_any = (lambda root: held_files(con, root)), (lambda root: holds_files(con, root))
+        for number, batch in enumerate(iter_batches(sources, election_year, chunk_records, held=held, holds_any=holds_any)):
             if number == 0:
                 con.execute("update runs set sources = ? where run_id = ?", [batch.sources, run_id])
             if batch.observations or batch.quarantine or batch.refreshed_files:

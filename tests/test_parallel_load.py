@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import threading
 from pathlib import Path
 
 import polars as pl
@@ -89,6 +90,28 @@ def test_a_night_parsed_by_workers_loads_the_same_warehouse(tmp_path: Path, monk
     assert {q["rule"] for q in parallel["quarantine"]} >= {"not_json", "unreadable", "unknown_contest", "greater_than_or_equal_to(0)"}
     (run,) = parallel["runs"]
     assert run["records_read"] == run["records_loaded"] + run["records_quarantined"]
+
+
+def test_what_the_warehouse_holds_is_read_while_the_mirror_is_listed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "mirror"
+    shutil.copytree(KALTIM_0100, root)
+    warehouse = tmp_path / "w.duckdb"
+    run_night(Settings(warehouse=warehouse, sirekap=(root,)), build_models=False)
+    with connect(warehouse, read_only=True) as con:
+        from warehouse.load import held_files, holds_files
+
+        held = held_files(con, str(root.resolve()))
+        assert holds_files(con, str(root.resolve())) and not holds_files(con, str(tmp_path / "elsewhere"))
+    monkeypatch.setattr(batching, "PARALLEL_MIN_FILES", 0)
+    files = sum(1 for _ in root.rglob("*.json"))
+    # Every file as loaded: each known by its stat, none read, from what a thread read.
+    on_main_thread = []
+    holding = lambda root: on_main_thread.append(threading.current_thread() is threading.main_thread()) or held  # noqa: E731
+    (batch,) = iter_batches([root], 2024, None, held=holding, holds_any=lambda root: True, workers=2)
+    assert on_main_thread == [False] and (batch.records_read, batch.known_records, batch.observations) == (files, files, [])
+    # Nothing held below the mirror: it is not asked for, and every file is read.
+    (batch,) = iter_batches([root], 2024, None, held=lambda root: pytest.fail("read"), holds_any=lambda root: False, workers=2)
+    assert (batch.records_read, batch.known_records, len(batch.observations)) == (files, 0, files)
 
 
 def test_known_files_are_recognised_by_workers_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
