@@ -157,7 +157,7 @@ def iter_batches(paths: Iterable[Path], election_year: int, chunk_records: int |
     yield builder.batch
 
 
-def _list_against(path: Path, parsers: "_Parsers", held: HeldFiles | None, holds_any: Callable[[str], bool] | None) -> tuple[Listing, pl.DataFrame]:
+def _list_against(path: Path, parsers: _Parsers, held: HeldFiles | None, holds_any: Callable[[str], bool] | None) -> tuple[Listing, pl.DataFrame]:
     """A mirror's listing, and what the warehouse holds from the files below it. A first night
     stats nothing: there is nothing to compare a stat with. Given `holds_any`, what is held (a
     national mirror's 823,236 rows: 0.5 s) is read in a thread while the workers list the mirror."""

@@ -421,21 +421,37 @@ def keep_view_changes(con: duckdb.DuckDBPyConnection, model: Model, moved: set[s
     one changed in a way not kept row by row."""
     keyed = model.keyed
     assert keyed is not None
-    inputs = model.reads & moved
-    if inputs & keyed.whole or not inputs <= deltas:
+    inputs = changed_row_by_row(model, moved, deltas)
+    if inputs is None:
         return False
     database = current_database(con)
 
     def over(gone: bool) -> str:
-        shadows = ",\n".join(
-            f"{table} as (select * exclude (gone) from {delta(table)} where {'' if gone else 'not '}gone)" if table in inputs
-            else f"{table} as (select * from {database}.main.{table} where false)"
-            for table in sorted(keyed.inputs)
-        )  # fmt: skip
-        return f"select *, {str(gone).lower()} as gone from (with {shadows}\nselect * from (\n{model.rows_sql}\n) as model)"
+        shadows = {
+            table: f"select * exclude (gone) from {delta(table)} where {'' if gone else 'not '}gone" if table in inputs
+            else f"select * from {database}.main.{table} where false"
+            for table in keyed.inputs
+        }  # fmt: skip
+        return f"select *, {str(gone).lower()} as gone from ({over_inputs(model, shadows)})"
 
     con.execute(f"create or replace temp table rekap_delta_{model.name} as {over(True)} union all by name {over(False)}")
     return True
+
+
+def changed_row_by_row(model: Model, moved: set[str], deltas: set[str]) -> set[str] | None:
+    """A keyed model's inputs that changed tonight, when each kept its changed rows (`deltas`);
+    None when a table it reads whole changed, or a keyed input changed in a way not kept row by
+    row (written anew, or a view over raw tables): the model is then computed whole."""
+    assert model.keyed is not None
+    inputs = model.reads & moved
+    return None if inputs & model.keyed.whole or not inputs <= deltas else inputs
+
+
+def over_inputs(model: Model, shadows: dict[str, str]) -> str:
+    """The model's SQL, run as written, over each input in `shadows` replaced by that query's rows
+    (a CTE of the input's name shadows the table)."""
+    ctes = ",\n".join(f"{table} as ({query})" for table, query in sorted(shadows.items()))
+    return f"with {ctes}\nselect * from (\n{model.rows_sql}\n) as model"
 
 
 def scope(con: duckdb.DuckDBPyConnection, model: Model, moved: set[str], deltas: set[str]) -> bool:
@@ -445,8 +461,8 @@ def scope(con: duckdb.DuckDBPyConnection, model: Model, moved: set[str], deltas:
     keyed = model.keyed
     if keyed is None or not table_columns(con, model.name):
         return False
-    inputs = model.reads & moved
-    if inputs & keyed.whole or not inputs <= deltas:
+    inputs = changed_row_by_row(model, moved, deltas)
+    if inputs is None:
         return False
     database = current_database(con)
     codes = " union ".join(column.codes(delta(table), database) for table in sorted(inputs) for column in keyed.inputs[table])
@@ -461,11 +477,11 @@ def scoped_sql(con: duckdb.DuckDBPyConnection, model: Model, held: frozenset[str
     `held` in memory is read from there."""
     database, keyed = current_database(con), model.keyed
     assert keyed is not None
-    shadows = ",\n".join(
-        f"{table} as (select * from {'temp' if table in held else database}.main.{table} where " + " or ".join(column.holds(SCOPE, database) for column in columns) + ")"
-        for table, columns in sorted(keyed.inputs.items())
-    )  # fmt: skip
-    return f"with {shadows}\nselect * from (\n{model.rows_sql}\n) as model where model.{keyed.key} in (select key from {SCOPE})"
+    shadows = {
+        table: f"select * from {'temp' if table in held else database}.main.{table} where " + " or ".join(column.holds(SCOPE, database) for column in columns)
+        for table, columns in keyed.inputs.items()
+    }  # fmt: skip
+    return f"{over_inputs(model, shadows)} where model.{keyed.key} in (select key from {SCOPE})"
 
 
 # Above this share of a model's rows changed, writing the table anew costs less than the diff.
