@@ -97,9 +97,11 @@ def test_a_mirror_downloaded_again_whole_is_read_but_only_changed_files_are_pars
     finally:
         builtins.open = real_open
     assert opened == [] and quiet.load.records_loaded == FILES_1015
-    # The log holds both nights' reads of every file; the current table each file as it is now.
+    # The log holds each file's bytes once, and the changed file's new bytes; the current table
+    # each file as it is now.
     with connect(warehouse, read_only=True) as con:
-        assert con.execute("select count(*) from raw_files").fetchone() == (2 * FILES_1015,)
+        assert con.execute("select count(*) from raw_files").fetchone() == (FILES_1015 + 1,)
+        assert con.execute("select count(distinct bytes_hash) from raw_files where source_file = ?", [str(changed.resolve())]).fetchone() == (2,)
         assert con.execute("select count(*), count(distinct source_file) from raw_files_current").fetchone() == (FILES_1015, FILES_1015)
     assert current_files(warehouse) == files_on_disk(mirror)
 
@@ -139,8 +141,8 @@ def test_a_lake_from_before_the_current_files_table_gets_it_filled_with_each_fil
     run_night(Settings(warehouse=warehouse, sirekap=(mirror,)), build_models=False)
     first = files_on_disk(mirror)
     changed = sorted(mirror.rglob("*.json"))[:3]
-    for path in changed:  # read again under a new mtime: a second raw_files row each
-        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
+    for path in changed:  # new bytes (the same JSON): a second raw_files row each
+        path.write_bytes(path.read_bytes() + b"\n")
     run_night(Settings(warehouse=warehouse, sirekap=(mirror,)), build_models=False)
     with connect(warehouse) as con:  # as a lake written before raw_files_current was
         con.execute("drop table raw_files_current")

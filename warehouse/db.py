@@ -41,11 +41,11 @@ BOOKKEEPING = {
         },
     ),
     "raw_files": (
-        "one row per mirror file a run loaded: the bytes it held then (a log, never rewritten; raw_files_current holds each file's latest row)",
+        "one row per mirror file each time a run found new bytes in it (its first read, or changed): which bytes, and the version they are (a log, never rewritten; the same bytes under a new modification time only move raw_files_current)",
         FILE_COLUMNS,
     ),
     "raw_files_current": (
-        "one row per mirror file: its latest raw_files row, what the next night compares its listing with",
+        "one row per mirror file: its latest raw_files row, under the stat the last run that read it found (what the next night compares its listing with)",
         FILE_COLUMNS,
     ),
     "model_builds": (
@@ -115,7 +115,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def fill_current_files(con: duckdb.DuckDBPyConnection) -> None:
-    """raw_files_current from the raw_files log: each file's latest row (by loaded_at, then run_id)."""
+    """raw_files_current from the raw_files log: each file's latest row (by loaded_at, then run_id).
+    A file found again since under a new stat keeps the stat of that row: the next night reads
+    and hashes it again, and parses nothing."""
     con.execute("delete from raw_files_current")
     con.execute(
         """insert into raw_files_current by name
