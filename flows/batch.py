@@ -58,7 +58,8 @@ class Batch:
     # loaded (their observation exists), never parsed again.
     known_records: int = 0
     # Known files read under a new size or mtime, frames of their new stats (FILE_SCHEMA, for
-    # raw_files), as the readers hand them back: a mirror downloaded again is 800,000 of them.
+    # raw_files_current; the raw_files log already holds their bytes), as the readers hand
+    # them back: a mirror downloaded again is 800,000 of them.
     refreshed_files: list[pl.DataFrame] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     # Rows parsed elsewhere (a worker's task), as raw table frames, in read order before `rows`.
