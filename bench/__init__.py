@@ -20,3 +20,19 @@ def one_night(warehouse: str, mirror: str, queue) -> None:
         "versions_new": summary.load.versions_new, "models_built": summary.models_built,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     })  # fmt: skip
+
+
+def flow_night(warehouse: str, mirror: str, queue) -> None:
+    """The same night through the Prefect flow `rekap run` calls (flows/nightly.py), in this
+    (spawned) process: its wall time, Prefect's import, and the pipeline function's own seconds
+    inside it. The rest is what the flow adds around the night (Prefect's temporary server, the
+    flow and task runs, the artifacts), which the bench reports apart from the ratios."""
+    started = time.perf_counter()
+    from flows.nightly import nightly  # Prefect and its settings with it
+
+    imported = time.perf_counter()
+    summary = nightly([Path(mirror)], warehouse)
+    queue.put({
+        "seconds": time.perf_counter() - started, "import_s": imported - started, "night_s": sum(summary.seconds.values()),
+        "records": summary.load.records_read, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    })  # fmt: skip
